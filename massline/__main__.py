@@ -1,0 +1,5 @@
+import sys
+
+from massline.cli import main
+
+sys.exit(main())
