@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from massline.core import calendar as workcalendar
 from massline.core import clock, events, notify
@@ -70,13 +70,20 @@ def _apply(d: Demand, action: str, actor: Actor, changes: dict[str, Any], *, to_
            reason: str = "", data: dict | None = None) -> Demand:
     """The compare-and-swap: update only if the demand is still in the state and version we read."""
     now = clock.now()
-    fields = dict(changes)
+    fields: dict[str, Any] = {}
+    instances: dict[str, Any] = {}
+    for k, v in changes.items():
+        if isinstance(v, models.Model) or (v is None and k in ("policy", "lead_unit")):
+            instances[k] = v
+            fields[f"{k}_id"] = v.pk if v is not None else None
+        else:
+            fields[k] = v
     if to_state is not None:
         fields["state"] = to_state
     fields["version"] = d.version + 1
     fields["updated_at"] = now
     after = copy.copy(d)
-    for k, v in fields.items():
+    for k, v in {**fields, **instances}.items():
         setattr(after, k, v)
     fields["sweep_at"] = deadlines.safe_next_sweep(after, now)
     won = Demand.objects.filter(pk=d.pk, state=d.state, version=d.version).update(**fields)
@@ -85,7 +92,7 @@ def _apply(d: Demand, action: str, actor: Actor, changes: dict[str, Any], *, to_
         label = State(current).label if current else "已删除"
         raise Conflict("concurrent_change", f"该诉求刚被他人处理（当前状态：{label}），请刷新后重试", state=current)
     from_state = d.state
-    for k, v in fields.items():
+    for k, v in {**fields, **instances}.items():
         setattr(d, k, v)
     events.record(d.chain, action, actor, from_state=from_state, to_state=d.state, reason=reason, data=data or {})
     return d
@@ -279,10 +286,9 @@ def _deadline_changes(d: Demand, now: datetime) -> dict[str, Any]:
             admins = directory.users_with_role(Role.ADMIN, None)
             transaction.on_commit(lambda: _inbox_on_commit(admins, "calendar_gap", str(exc)))
         return {"dispatched_at": now, "deadline_pending": True, "due_at": None, "warn_at": None,
-                "sign_due_at": None, "warned": False, "overdue": False, "supervision": 0, "policy_id": None}
+                "sign_due_at": None, "warned": False, "overdue": False, "supervision": 0, "policy": None}
     return {
-        "dispatched_at": now, "deadline_pending": False, "policy_id": limits.policy.pk if limits.policy else None,
-        "policy": limits.policy, "deadline_unit": limits.unit, "deadline_amount": Decimal(str(limits.amount)),
+        "dispatched_at": now, "deadline_pending": False, "policy": limits.policy, "deadline_unit": limits.unit, "deadline_amount": Decimal(str(limits.amount)),
         "due_at": limits.due_at, "warn_at": limits.warn_at, "sign_due_at": limits.sign_due_at,
         "warned": False, "overdue": False, "supervision": 0, "signed_at": None, "signed_late": False,
     }
@@ -338,11 +344,11 @@ def dispatch(demand_id: int, user, *, lead_unit_id: int | None = None, co_unit_i
     now = clock.now()
     _set_units(d, lead, co, now)
     changes = _deadline_changes(d, now)
-    changes.update(lead_unit=lead, lead_unit_id=lead.pk, lead_path=lead.path, auto_dispatched=auto,
+    changes.update(lead_unit=lead, lead_path=lead.path, auto_dispatched=auto,
                    model_version=model_version)
     d = _apply(d, "dispatch", actor_for(user, role), changes, to_state=State.DISPATCHED, reason=note,
                data={"lead": lead.code, "co": [u.code for u in co], "entry": entry.pk if entry else None,
-                     "due_at": d.due_at.isoformat() if changes.get("due_at") else None, "auto": auto,
+                     "due_at": changes["due_at"].isoformat() if changes.get("due_at") else None, "auto": auto,
                      "deadline_pending": changes["deadline_pending"], "model_version": model_version})
     handlers = _handlers(d, include_co=True)
     transaction.on_commit(lambda: _inbox_on_commit(handlers, "dispatched", f"新派单 {d.code}：{d.title}", link=_link(d)))
@@ -439,7 +445,7 @@ def uphold_return(demand_id: int, user, *, lead_unit_id: int | None = None, co_u
                                                   ruling_note=note)
     _set_units(d, lead, co, now)
     changes = _deadline_changes(d, now)
-    changes.update(lead_unit=lead, lead_unit_id=lead.pk, lead_path=lead.path, resume_state="", auto_dispatched=False)
+    changes.update(lead_unit=lead, lead_path=lead.path, resume_state="", auto_dispatched=False)
     old = d.lead_unit.code if d.lead_unit else None
     d = _apply(d, "uphold_return", actor_for(user, role), changes, to_state=State.DISPATCHED, reason=note,
                data={"from_unit": old, "lead": lead.code, "co": [u.code for u in co], "return_id": rr.pk,
@@ -697,7 +703,7 @@ def merge(demand_id: int, user, *, into_id: int, note: str = "") -> Demand:
         raise DomainError("bad_merge_target", "举报与其他诉求不能互相合并")
     if Demand.objects.filter(merged_into=d).exists():
         raise DomainError("has_merged_children", "该诉求已有被合并的诉求，请把它们一并合并到新的主诉求")
-    return _apply(d, "merge", actor_for(user, role), {"merged_into_id": master.pk}, to_state=State.MERGED,
+    return _apply(d, "merge", actor_for(user, role), {"merged_into": master}, to_state=State.MERGED,
                   reason=note, data={"into": master.code})
 
 
