@@ -12,6 +12,7 @@ from massline.core.api import router as core_router
 from massline.core.errors import DomainError
 from massline.demands.api import group_router
 from massline.demands.api import router as demands_router
+from massline.directory.api import auth_router
 from massline.directory.api import router as directory_router
 
 log = logging.getLogger("massline.api")
@@ -68,6 +69,7 @@ def not_found(request, exc):
 
 
 api.add_router("", core_router)
+api.add_router("", auth_router)
 api.add_router("", directory_router)
 api.add_router("/demands", demands_router)
 api.add_router("/group-visits", group_router)

@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ALIASES:
         args[0] = ALIASES[args[0]]
+    elif args and "-" in args[0] and not args[0].startswith("-"):
+        args[0] = args[0].replace("-", "_")  # massline import-categories → import_categories
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["massline", *args])

@@ -6,12 +6,9 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.security import HttpBearer
 
-from massline.directory.access import grants
-from massline.directory.models import Org
-
-from . import auth, ratelimit
+from . import auth
 from .models import Notification
-from .schemas import STAFF_ERRORS, MeOut, NotificationOut, OkOut, TokenIn, TokenOut, errors
+from .schemas import STAFF_ERRORS, NotificationOut, OkOut
 
 router = Router(tags=["auth"])
 
@@ -58,26 +55,6 @@ def caller(request):
 def ping(request):
     """A trivial answer: the ceiling for benchmarks."""
     return {"ok": True}
-
-
-@router.post("/auth/token", response={201: TokenOut, **errors(400, 401, 422, 429)}, auth=None,
-             operation_id="issue_token")
-def issue_token(request, body: TokenIn):
-    """Exchange a staff username and password for an API token (shown once)."""
-    ratelimit.check(request, "login")
-    user, token = auth.login_for_token(body.username, body.password, body.name)
-    return 201, {"token": token, "username": user.get_username(), "roles": sorted({g.role for g in grants(user)})}
-
-
-@router.get("/me", response={200: MeOut, **STAFF_ERRORS}, auth=TokenAuth(), operation_id="me")
-def me(request):
-    user = request.auth
-    scopes = {o.pk: o.code for o in Org.objects.filter(pk__in=[g.scope_id for g in grants(user) if g.scope_id])}
-    return {
-        "id": user.pk, "username": user.get_username(), "name": user.get_full_name(),
-        "roles": [{"role": g.role, "scope": scopes.get(g.scope_id) if g.scope_id else None} for g in grants(user)],
-        "unread": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
-    }
 
 
 @router.get("/me/inbox", response={200: list[NotificationOut], **STAFF_ERRORS}, auth=TokenAuth(),

@@ -29,7 +29,8 @@ class LoggingBackend:
     """The default: writes the message to the log."""
 
     def send(self, address: str, body: str) -> None:
-        log.info("notify to=%s body=%s", address, body)
+        masked = address[:3] + "****" + address[-4:] if len(address) >= 8 else "****"
+        log.info("notify to=%s chars=%d", masked, len(body))
 
 
 _BACKEND_SETTINGS = {"sms": "SMS_BACKEND", "wecom": "WECOM_BACKEND"}

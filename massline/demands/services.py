@@ -284,7 +284,8 @@ def _deadline_changes(d: Demand, now: datetime) -> dict[str, Any]:
     except CalendarNotCovered as exc:
         if workcalendar.raise_gap_alert(exc.year):
             admins = directory.users_with_role(Role.ADMIN, None)
-            transaction.on_commit(lambda: _inbox_on_commit(admins, "calendar_gap", str(exc)))
+            message = f"工作日历缺少 {exc.year} 年：诉求 {d.code} 的办理时限暂不能计算，请尽快录入该年日历"
+            transaction.on_commit(lambda: _inbox_on_commit(admins, "calendar_gap", message))
         return {"dispatched_at": now, "deadline_pending": True, "due_at": None, "warn_at": None,
                 "sign_due_at": None, "warned": False, "overdue": False, "supervision": 0, "policy": None}
     return {

@@ -14,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from massline.core import clock, events, notify
 from massline.core import calendar as workcalendar
+from massline.core import clock, events, notify
 from massline.core.events import Actor, Entry
 from massline.core.workcal import CalendarNotCovered
 from massline.directory.models import Role, RoleAssignment
