@@ -39,3 +39,12 @@ def test_home_and_api_docs_render_in_chinese(live_server, page):
     response = page.goto(live_server.url + "/api/v1/openapi.json")
     assert response is not None and response.status == 200
     assert "submit_demand" in page.content()
+
+
+def test_api_docs_use_no_cdn(live_server, page):
+    external = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) else None)
+    page.goto(live_server.url + "/api/v1/docs")
+    page.wait_for_selector("text=massline API", timeout=15000)
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    assert external == []
