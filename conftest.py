@@ -29,7 +29,7 @@ def city(db):
 def _tmp_attachments(settings, tmp_path):
     settings.ATTACHMENT_DIR = tmp_path / "attachments"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": f"test-{os.getpid()}-{id(tmp_path)}"}}
+                                   "LOCATION": f"test-{os.getpid()}-{tmp_path}"}}
 
 
 def on_postgres() -> bool:

@@ -74,6 +74,8 @@ def set_day(day: date, is_workday: bool, name: str, actor: Actor, *, reason: str
         else:
             CalendarDay.objects.update_or_create(date=day, defaults={"is_workday": is_workday, "name": name})
         CalendarYear.objects.get_or_create(year=day.year, defaults={"source": "manual"})
+        # the year is covered now: a gap alert raised for it is settled (as ``load_years`` does)
+        SystemAlert.objects.filter(key=f"calendar:{day.year}", resolved_at__isnull=True).update(resolved_at=clock.now())
         events.record(
             f"calendar:{day.year}", "calendar_day_set", actor, reason=reason,
             data={"date": day.isoformat(), "is_workday": is_workday, "name": name},

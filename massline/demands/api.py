@@ -14,7 +14,7 @@ from massline.core.schemas import PUBLIC_ERRORS, STAFF_ERRORS, errors
 
 from . import attachments, policy, queries, services, workflow
 from .intake import IntakeData
-from .models import Demand, DemandUnit, GroupVisit, State
+from .models import Demand, DemandType, DemandUnit, GroupVisit, State
 from .schemas import (
     AcceptIn,
     AnswerIn,
@@ -114,7 +114,7 @@ def _intake(body: DemandIn) -> IntakeData:
 # --- public ---------------------------------------------------------------------------------------
 
 @router.post("", response={201: ReceiptOut, **errors(400, 401, 403, 404, 409, 422, 429)}, auth=OptionalTokenAuth(),
-             operation_id="submit_demand")
+             operation_id="submit_demand", openapi_extra={"security": [{}]})  # the token is optional
 def submit_demand(request, body: DemandIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     """Submit a demand. Public (no login, rate-limited) for web, mobile, message board and API channels; staff
     channels (hotline, letter, visit…) need an intake operator's token. With an ``Idempotency-Key`` header a
@@ -337,7 +337,10 @@ def attach(request, demand_id: int, file: File[UploadedFile]):
 
 
 @router.get("/attachments/{attachment_id}", response={200: None, **STAFF_ERRORS}, auth=staff,
-            operation_id="download_attachment")
+            operation_id="download_attachment", openapi_extra={"responses": {200: {
+                "description": "附件内容（类型按文件内容识别）",
+                "content": {ctype: {"schema": {"type": "string", "format": "binary"}}
+                            for ctype in sorted({c for _, c, _ in attachments.SIGNATURES} | {"image/webp"})}}}})
 def download(request, attachment_id: int):
     att = attachments.open_for(request.auth, attachment_id)
     return FileResponse(attachments.path_for(att).open("rb"), content_type=att.content_type, as_attachment=True,
@@ -351,7 +354,9 @@ def _group_out(gv: GroupVisit) -> dict:
         "id": gv.pk, "topic": gv.topic, "headcount": gv.headcount, "step": gv.step,
         "representatives": [{"identity": "named", "name": r.person.name, "phone": queries.mask_phone(r.person.phone)}
                             for r in gv.representatives.select_related("person")],
-        "minutes": gv.minutes, "goals": gv.goals, "demands": list(gv.demands.values_list("code", flat=True)),
+        # a report brought by the group is discipline inspection's alone: not listed with the visit
+        "minutes": gv.minutes, "goals": gv.goals,
+        "demands": list(gv.demands.exclude(type=DemandType.REPORT).values_list("code", flat=True)),
     }
 
 

@@ -13,7 +13,7 @@ from massline.directory.access import grants, has_role, primary_role
 from massline.directory.models import Role
 
 from . import workflow
-from .models import Demand, DemandType, DemandUnit
+from .models import Demand, DemandType, DemandUnit, Identity
 
 AREA_ROLES = (Role.INTAKE, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
 # on a whistle-blowing report, discipline inspection does every staff job
@@ -22,8 +22,8 @@ REPORT_ROLES = {Role.INTAKE, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Rol
 IDENTITY_ROLES = {Role.INTAKE, Role.SUPERVISOR, Role.DISCIPLINE}
 
 
-__all__ = ["PermissionDenied", "authorize", "can_see", "grants", "has_role", "has_staff_role", "intake_role",
-           "may_see_identity", "primary_role", "roles_over", "visible", "visible_q"]
+__all__ = ["PermissionDenied", "authorize", "can_see", "grants", "has_role", "has_staff_role", "identity_q",
+           "intake_role", "may_see_identity", "primary_role", "roles_over", "visible", "visible_q"]
 
 STAFF_ROLES = (Role.INTAKE, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.LEADER, Role.DISCIPLINE, Role.ADMIN)
 
@@ -101,6 +101,22 @@ def visible_q(user) -> Q:
 
 def visible(user):
     return Demand.objects.filter(visible_q(user))
+
+
+def identity_q(user) -> Q:
+    """A filter for the demands whose person ``user`` may know (mirrors ``may_see_identity`` for demands the
+    user sees): a search by the person's phone must not tell a handler who raised a confidential demand."""
+    q = Q(identity=Identity.NAMED)
+    if user is not None and getattr(user, "is_authenticated", False):
+        q |= Q(person__user=user)
+    for g in grants(user):
+        p = g.scope_path
+        scope = Q() if p == "" else (Q(area_path__startswith=p) | Q(lead_path__startswith=p))
+        if g.role in (Role.INTAKE, Role.SUPERVISOR):
+            q |= scope & ~Q(type=DemandType.REPORT)
+        elif g.role == Role.DISCIPLINE:
+            q |= scope & Q(type=DemandType.REPORT)
+    return q
 
 
 def can_see(user, demand: Demand) -> bool:

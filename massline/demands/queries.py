@@ -33,7 +33,7 @@ def search(user, f: Filters) -> QuerySet[Demand]:
     if f.code:
         qs = qs.filter(code__iexact=f.code.strip())
     if f.phone:
-        qs = qs.filter(Q(person__phone=f.phone.strip()) | Q(agent__phone=f.phone.strip()))
+        qs = qs.filter((Q(person__phone=f.phone.strip()) & policy.identity_q(user)) | Q(agent__phone=f.phone.strip()))
     if f.q:
         qs = qs.filter(Q(title__icontains=f.q) | Q(content__icontains=f.q) | Q(address__icontains=f.q))
     for name in ("state", "type", "channel"):
@@ -80,4 +80,4 @@ def person_view(user, d: Demand, *, full: bool = False) -> dict:
 
 def earlier_by_phone(user, phone: str, limit: int = 20) -> QuerySet[Demand]:
     """The person's earlier demands, for recognising repeat callers (only what the user may see)."""
-    return policy.visible(user).filter(person__phone=phone.strip()).order_by("-created_at")[:limit]
+    return policy.visible(user).filter(policy.identity_q(user), person__phone=phone.strip()).order_by("-created_at")[:limit]

@@ -153,7 +153,8 @@ def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
         person = find_or_create_person(name=data.name, phone=data.phone, id_number=data.id_number)
         if user is not None and getattr(user, "is_authenticated", False) and data.channel in (
             Channel.WEB, Channel.MOBILE, Channel.BOARD, Channel.API
-        ) and not policy.has_staff_role(user) and person.user_id is None:
+        ) and not policy.has_staff_role(user) and person.user_id is None \
+                and not Person.objects.filter(user=user).exists():  # a user is linked to one person only
             Person.objects.filter(pk=person.pk, user__isnull=True).update(user=user)
             person.user_id = user.pk
     agent = None
@@ -162,6 +163,10 @@ def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
     place: Org | None = refs["place"]
     if place is None and refs["group_visit"] is not None:
         place = refs["group_visit"].place
+    if place is None:
+        # no place given: the district, the backstop area (as in routing); with an empty area path the demand
+        # would be invisible to every district-scoped operator (and a report to discipline inspection)
+        place = Org.objects.filter(kind=Org.Kind.DISTRICT, active=True).order_by("pk").first()
     secret = intake.new_secret()
     d = None
     for _ in range(5):
