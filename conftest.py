@@ -27,6 +27,7 @@ def city(db):
 
 @pytest.fixture(autouse=True)
 def _tmp_attachments(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
     settings.ATTACHMENT_DIR = tmp_path / "attachments"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": f"test-{os.getpid()}-{tmp_path}"}}

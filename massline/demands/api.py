@@ -24,6 +24,7 @@ from .schemas import (
     DemandIn,
     DemandOut,
     DemandPage,
+    DirectAnswerIn,
     DispatchIn,
     EventOut,
     ExtensionDecisionIn,
@@ -218,8 +219,9 @@ def reject(request, demand_id: int, body: ReasonIn):
 
 
 @_action("answer", "answer_directly", "直接办结（受理时即答复）")
-def answer(request, demand_id: int, body: AnswerIn):
-    return _done(request, services.answer_directly(demand_id, request.auth, text=body.text, public=body.public))
+def answer(request, demand_id: int, body: DirectAnswerIn):
+    return _done(request, services.answer_directly(demand_id, request.auth, text=body.text, public=body.public,
+                                                   restatement=body.restatement))
 
 
 @_action("dispatch", "dispatch_demand", "派单（不指定单位时按权责清单）")

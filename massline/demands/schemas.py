@@ -191,6 +191,10 @@ class AnswerIn(Schema):
     public: bool = True
 
 
+class DirectAnswerIn(AnswerIn):
+    restatement: str = Field("", max_length=5000, description="受理员对诉求的复述（受理时未复述的必填）")
+
+
 class DispatchIn(Schema):
     lead_unit_id: int | None = Field(None, description="不填则按权责清单派单（区县兜底）")
     co_unit_ids: list[int] | None = None

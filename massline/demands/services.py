@@ -194,6 +194,11 @@ def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
               "person_id": person.pk if person else None, "agent_id": agent.pk if agent else None,
               "group_visit_id": d.group_visit_id},
     )
+    if d.group_visit_id and refs["group_visit"].step == GroupVisit.Step.REPRESENTED:
+        gv = refs["group_visit"]
+        if GroupVisit.objects.filter(pk=gv.pk, step=GroupVisit.Step.REPRESENTED).update(step=GroupVisit.Step.FORM):
+            events.record(f"group:{gv.pk}", "group_form", who, from_state=GroupVisit.Step.REPRESENTED,
+                          to_state=GroupVisit.Step.FORM, data={"demand": d.code})
     if d.is_report:
         # a whistle-blowing report goes straight to discipline inspection, never through the area's staff
         transaction.on_commit(lambda: _inbox_on_commit(
@@ -256,16 +261,22 @@ def check_reply_text(text: str) -> str:
 
 
 @transaction.atomic
-def answer_directly(demand_id: int, user, *, text: str, public: bool = True) -> Demand:
-    """An enquiry answered at intake (直接办结): recorded as a reply, then the usual callback."""
+def answer_directly(demand_id: int, user, *, text: str, public: bool = True, restatement: str = "") -> Demand:
+    """An enquiry answered at intake (直接办结): recorded as a reply, then the usual callback.
+
+    Listen first (滞后处理): the operator must have restated the demand — at intake, on acceptance or here —
+    before an answer is recorded."""
     text = check_reply_text(text)
     d, role = _load_for(user, demand_id, "answer_directly")
     if d.type not in (DemandType.ENQUIRY, DemandType.SUGGESTION, DemandType.PRAISE):
         raise DomainError("not_answerable_at_intake", "只有咨询、建议和表扬可以直接办结；其他诉求须派单办理")
+    restatement = restatement.strip() or d.restatement
+    if not restatement:
+        raise DomainError("restate_first", "请先复述并记下群众的诉求，确认理解无误后再作答复", field="restatement")
     now = clock.now()
     Reply.objects.create(demand=d, round=d.round, author=user, text=text, public=public, created_at=now)
-    d = _apply(d, "answer_directly", actor_for(user, role), {"replied_at": now}, to_state=State.REPLIED,
-               data={"public": public})
+    d = _apply(d, "answer_directly", actor_for(user, role), {"replied_at": now, "restatement": restatement},
+               to_state=State.REPLIED, data={"public": public})
     _tell_person(d, f"您的诉求 {d.code} 已答复，请凭查询码查看并评价。")
     return d
 
@@ -409,6 +420,8 @@ def request_return(demand_id: int, user, *, reason: str, cited_item: str, cited_
     reason = _clean_text(reason, "reason", "退单须写明理由", 4)
     cited_item = _clean_text(cited_item, "cited_item", "退单须引用权责清单中的事项")
     d, role = _load_for(user, demand_id, "request_return")
+    if d.is_report:
+        raise DomainError("report_not_returnable", "举报只由纪检监察机关办理，不能退单")
     entry = Responsibility.objects.filter(pk=cited_entry_id).first() if cited_entry_id else None
     if cited_entry_id and entry is None:
         raise DomainError("invalid_field", "所引权责清单条目不存在", field="cited_entry_id")
@@ -807,6 +820,8 @@ def record_group_talk(visit_id: int, user, *, minutes: str) -> GroupVisit:
     minutes = _clean_text(minutes, "minutes", "请记录谈话内容", 4)
     if not gv.representatives.exists():
         raise DomainError("no_representatives", "请先推选代表")
+    if gv.step not in (GroupVisit.Step.REPRESENTED, GroupVisit.Step.FORM):
+        raise Conflict("invalid_transition", f"集体访当前在“{GroupVisit.Step(gv.step).label}”，不能记录谈话")
     return _group_step(gv, user, "group_talked", GroupVisit.Step.TALKED, {"minutes": minutes}, {})
 
 

@@ -83,6 +83,8 @@ def test_the_five_steps_through_the_services(city):
     b = file_for(city, gv.pk, type="suggestion", title="建议增设立体停车库", content="建议在社区空地建设立体停车库。",
                  name="代表2", phone="13800001002")
     assert set(gv.demands.values_list("pk", flat=True)) == {a.pk, b.pk}
+    gv.refresh_from_db()
+    assert gv.step == GroupVisit.Step.FORM  # the first demand filed is step 3, 填表格
     assert a.place == community and a.area_path == community.path and a.channel == "group"
     assert Event.objects.get(chain=a.chain, action="receive").data["group_visit_id"] == gv.pk
 
@@ -94,8 +96,9 @@ def test_the_five_steps_through_the_services(city):
     assert gv.step == GroupVisit.Step.GOALS and "僵尸车" in gv.goals
 
     evs = list(Event.objects.filter(chain=f"group:{gv.pk}").order_by("seq"))
-    assert [e.action for e in evs] == ["group_invited", "group_representatives", "group_talked", "group_goals"]
-    assert [e.to_state for e in evs] == ["invited", "represented", "talked", "goals"]
+    assert [e.action for e in evs] == ["group_invited", "group_representatives", "group_form", "group_talked",
+                                       "group_goals"]
+    assert [e.to_state for e in evs] == ["invited", "represented", "form", "talked", "goals"]
     assert set(evs[-1].data["demands"]) == {a.code, b.code}
     # the demands go on through the normal flow
     d = services.dispatch(a.pk, u["dispatcher"], lead_unit_id=city.units["traffic"].pk)

@@ -101,7 +101,9 @@ def test_an_enquiry_is_answered_at_intake_and_a_complaint_is_not(city):
         q, secret = receive(city, type="enquiry", title="办理居住证需要什么材料", content="想问一下办理居住证需要带哪些材料？",
                             category_id=None)
         refused("role_not_allowed", lambda: services.answer_directly(q.pk, u["dispatcher"], text=ANSWER), 403)
-        services.answer_directly(q.pk, u["intake"], text="办理居住证需携带身份证原件、租房合同或房产证明以及近期一寸照片两张。")
+        refused("restate_first", lambda: services.answer_directly(q.pk, u["intake"], text=ANSWER))
+        services.answer_directly(q.pk, u["intake"], text="办理居住证需携带身份证原件、租房合同或房产证明以及近期一寸照片两张。",
+                                 restatement="询问办理居住证需要带哪些材料")
         q = services.load(q.pk)
         assert q.state == State.REPLIED and q.replied_at == MON and q.lead_unit is None
         assert Reply.objects.get(demand=q).text.startswith("办理居住证需携带")

@@ -189,9 +189,10 @@ def world(django_db_setup, django_db_blocker):
             "report": Subject(
                 "report", report, report_master, u["discipline"], REPORT_ROLES_BY_USER,
                 always_visible={"citizen", "discipline"}, visible_once_dispatched=set(),
-                # a report is never answered at intake; its only possible unit is discipline inspection, so a
-                # return can never be upheld with a re-dispatch elsewhere
-                after_gate={"answer_directly": "not_answerable_at_intake", "uphold_return": "same_unit"},
+                # a report is never answered at intake; its only possible unit is discipline inspection, so it
+                # cannot be returned, and a return could never be upheld with a re-dispatch elsewhere
+                after_gate={"answer_directly": "not_answerable_at_intake", "request_return": "report_not_returnable",
+                            "uphold_return": "same_unit"},
             ),
         }
         yield city, subjects
@@ -206,7 +207,7 @@ def call(action: str, subject: Subject, user) -> None:
     calls = {
         "accept": lambda: s.accept(i, user, restatement="北门路灯坏了一周"),
         "reject": lambda: s.reject(i, user, reason="不属于本平台受理范围"),
-        "answer_directly": lambda: s.answer_directly(i, user, text=REPLY),
+        "answer_directly": lambda: s.answer_directly(i, user, text=REPLY, restatement="询问办理流程"),
         "dispatch": lambda: s.dispatch(i, user),
         "sign": lambda: s.sign(i, user),
         "start": lambda: s.start(i, user),
