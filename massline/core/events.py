@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max
 
 from . import clock
@@ -95,12 +96,12 @@ def record(chain: str, action: str, actor: Actor, *, from_state: str = "", to_st
     return ev
 
 
-def record_many(entries: Iterable[Entry]) -> list[Event]:
-    """Append many events at once (the sweep): two reads for the chain heads, one bulk insert."""
-    entries = list(entries)
-    if not entries:
-        return []
-    chains = {e.chain for e in entries}
+def _heads(chains: set[str]) -> dict[str, tuple[int, str]]:
+    """The last (seq, hash) of each chain that has events."""
+    if connection.vendor == "postgresql":
+        # one index walk per chain (DISTINCT ON over the (chain, seq) index), not every event of every chain
+        rows = Event.objects.filter(chain__in=chains).order_by("chain", "-seq").distinct("chain")
+        return {chain: (seq, h) for chain, seq, h in rows.values_list("chain", "seq", "hash")}
     heads: dict[str, tuple[int, str]] = {}
     tops = Event.objects.filter(chain__in=chains).values("chain").annotate(top=Max("seq"))
     wanted = {(row["chain"], row["top"]) for row in tops}
@@ -108,13 +109,58 @@ def record_many(entries: Iterable[Entry]) -> list[Event]:
         for chain, seq, h in Event.objects.filter(chain__in=[c for c, _ in wanted]).values_list("chain", "seq", "hash"):
             if (chain, seq) in wanted:
                 heads[chain] = (seq, h)
+    return heads
+
+
+def _insert(built: list[Event]) -> None:
+    """Insert the events, setting their ids. On PostgreSQL one ``INSERT … SELECT FROM unnest(arrays)`` with
+    one array per column, instead of a statement with a parameter per value."""
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_create(built, batch_size=1000)
+        return
+    meta, qn = Event._meta, connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    cols = [qn(f.column) for f in fields]
+    arrays: list[list[Any]] = []
+    types: list[str] = []
+    select: list[str] = []
+    for f, col in zip(fields, cols, strict=True):
+        if f.get_internal_type() == "JSONField":  # sent as JSON text, cast to jsonb in the query
+            arrays.append([json.dumps(getattr(ev, f.attname), ensure_ascii=False) for ev in built])
+            types.append("text")
+            select.append(f"v.{col}::jsonb")
+        else:
+            arrays.append([f.get_db_prep_save(getattr(ev, f.attname), connection) for ev in built])
+            types.append(f.db_type(connection))
+            select.append(f"v.{col}")
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(cols)}) SELECT {', '.join(select)} "
+           f"FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) AS v({', '.join(cols)}) "
+           f"RETURNING {qn(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) != len(built):
+        raise RuntimeError(f"inserted {len(ids)} events of {len(built)}")
+    for ev, pk in zip(built, ids, strict=True):
+        ev.pk = pk
+        ev._state.adding = False
+        ev._state.db = connection.alias
+
+
+def record_many(entries: Iterable[Entry]) -> list[Event]:
+    """Append many events at once (the sweep): one read for the chain heads, one bulk insert."""
+    entries = list(entries)
+    if not entries:
+        return []
+    heads = _heads({e.chain for e in entries})
     built: list[Event] = []
     for entry in entries:
         seq, prev = heads.get(entry.chain, (0, GENESIS))
         ev = _build(entry, seq + 1, prev)
         heads[entry.chain] = (ev.seq, ev.hash)
         built.append(ev)
-    Event.objects.bulk_create(built, batch_size=1000)
+    for start in range(0, len(built), 5000):
+        _insert(built[start:start + 5000])
     return built
 
 

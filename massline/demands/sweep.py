@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from massline.core import calendar as workcalendar
-from massline.core import clock, events, notify
+from massline.core import clock, events
 from massline.core.events import Actor, Entry
+from massline.core.models import Notification
 from massline.core.workcal import CalendarNotCovered
 from massline.directory.models import Role, RoleAssignment
 
@@ -112,6 +113,60 @@ def _notify(d: Demand, stage: str, rec: _Recipients, out: list[tuple[list[int], 
         out.append((rec.for_demand(d, Role.LEADER, Role.SUPERVISOR), "listed", f"挂牌督办 {d.code}：{d.title}"))
 
 
+def _cas_update(rows: list[tuple[int, str, int, dict[str, Any]]]) -> set[int]:
+    """Write each row's changed fields only where its state and version are still those it was read with
+    (compare-and-swap); the ids that won. On PostgreSQL one ``UPDATE … FROM unnest(arrays) … RETURNING`` per
+    set of changed fields instead of one statement per row (the rows are locked anyway; the CAS stays as the
+    guard); elsewhere the plain per-row update."""
+    if connection.vendor != "postgresql":
+        return {pk for pk, state, version, fields in rows
+                if Demand.objects.filter(pk=pk, state=state, version=version).update(**fields)}
+    groups: dict[tuple[str, ...], list[tuple[int, str, int, dict[str, Any]]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row[3]))].append(row)
+    meta, qn = Demand._meta, connection.ops.quote_name
+    pk_col, state_col, version_col = (qn(meta.get_field(n).column) for n in ("id", "state", "version"))
+    key_types = [meta.get_field(n).db_type(connection) for n in ("id", "state", "version")]
+    won: set[int] = set()
+    for names, members in groups.items():
+        model_fields = [meta.get_field(n) for n in names]
+        cols = [qn(f.column) for f in model_fields]
+        arrays = ", ".join(f"%s::{t}[]" for t in key_types + [f.db_type(connection) for f in model_fields])
+        params: list[list[Any]] = [[m[0] for m in members], [m[1] for m in members], [m[2] for m in members]]
+        params += [[f.get_db_prep_save(m[3][n], connection) for m in members]
+                   for n, f in zip(names, model_fields, strict=True)]
+        sql = (f"UPDATE {qn(meta.db_table)} AS d SET {', '.join(f'{c} = v.{c}' for c in cols)} "
+               f"FROM unnest({arrays}) AS v(_pk, _state, _version, {', '.join(cols)}) "
+               f"WHERE d.{pk_col} = v._pk AND d.{state_col} = v._state AND d.{version_col} = v._version "
+               f"RETURNING d.{pk_col}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            won.update(row[0] for row in cursor.fetchall())
+    return won
+
+
+def _inbox_many(messages: list[tuple[list[int], str, str]]) -> None:
+    """``notify.inbox`` for every message of a batch at once: on PostgreSQL one ``INSERT … SELECT FROM
+    unnest(arrays)``, elsewhere one bulk insert, instead of one insert per demand."""
+    now = clock.now()
+    rows = [(uid, kind, title[:200]) for user_ids, kind, title in messages for uid in dict.fromkeys(user_ids)]
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(
+            [Notification(recipient_id=uid, kind=kind, title=title, body="", link="", created_at=now)
+             for uid, kind, title in rows], batch_size=1000)
+        return
+    meta, qn = Notification._meta, connection.ops.quote_name
+    col = {name: qn(meta.get_field(name).column) for name in ("recipient", "kind", "title", "body", "link", "created_at")}
+    types = [meta.get_field(name).db_type(connection) for name in ("recipient", "kind", "title")]
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({col['recipient']}, {col['kind']}, {col['title']}, {col['body']}, "
+           f"{col['link']}, {col['created_at']}) SELECT v.r, v.k, v.t, '', '', %s "
+           f"FROM unnest(%s::{types[0]}[], %s::{types[1]}[], %s::{types[2]}[]) AS v(r, k, t)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
+
+
 def sweep(now: datetime | None = None, batch: int | None = None, max_batches: int | None = None) -> SweepReport:
     """One pass over everything due by ``now``."""
     now = now or clock.now()
@@ -122,15 +177,19 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
     lost_ids: set[int] = set()  # rows changed under us; without them every handled row leaves the window
     while max_batches is None or report.batches < max_batches:
         with transaction.atomic():
-            qs = Demand.objects.filter(sweep_at__lte=now).exclude(pk__in=lost_ids).order_by("sweep_at", "pk")
+            # ordered by the indexed sweep_at alone, so the LIMIT stops the index scan after one batch; with a
+            # tie-breaker (pk) every pass would read and sort all rows due at the same instant, once per batch
+            qs = Demand.objects.filter(sweep_at__lte=now).exclude(pk__in=lost_ids).order_by("sweep_at")
             if skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
-            rows = list(qs.select_related("policy", "category")[:batch])
+            rows = list(qs.select_related("policy", "category").defer("content", "restatement")[:batch])
+            rows.sort(key=lambda d: (d.sweep_at, d.pk))
             if not rows:
                 break
             report.batches += 1
             entries: list[Entry] = []
             messages: list[tuple[list[int], str, str]] = []
+            changed: list[tuple[Demand, str, int, dict[str, Any], list[Entry], list[tuple[list[int], str, str]]]] = []
             for d in rows:
                 report.examined += 1
                 original_state, original_version = d.state, d.version
@@ -160,8 +219,10 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                 if len(fields) > 1:
                     fields["version"] = original_version + 1
                     fields["updated_at"] = now
-                won = Demand.objects.filter(pk=d.pk, state=original_state, version=original_version).update(**fields)
-                if not won:
+                changed.append((d, original_state, original_version, fields, row_entries, row_messages))
+            won = _cas_update([(d.pk, state, version, fields) for d, state, version, fields, _, _ in changed])
+            for d, _, _, _, row_entries, row_messages in changed:
+                if d.pk not in won:
                     # changed under us (only possible without row locks): its stages wait for the next pass
                     report.lost += 1
                     lost_ids.add(d.pk)
@@ -174,9 +235,7 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                 counter = _COUNTERS.get(e.action)
                 if counter:
                     setattr(report, counter, getattr(report, counter) + 1)
-            for user_ids, kind, title in messages:
-                if user_ids:
-                    notify.inbox(user_ids, kind, title, link="")
+            _inbox_many(messages)
         if len(rows) < batch:
             break
     return report
