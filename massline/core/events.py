@@ -87,9 +87,12 @@ def _build(entry: Entry, seq: int, prev_hash: str) -> Event:
 
 
 def record(chain: str, action: str, actor: Actor, *, from_state: str = "", to_state: str = "", reason: str = "",
-           data: dict[str, Any] | None = None, at: datetime | None = None) -> Event:
-    """Append one event to ``chain``. Call inside the transaction of the change it records."""
-    last = Event.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+           data: dict[str, Any] | None = None, at: datetime | None = None, new_chain: bool = False) -> Event:
+    """Append one event to ``chain``. Call inside the transaction of the change it records.
+
+    ``new_chain``: the caller has just created the subject, so the chain starts here (no lookup; the unique
+    (chain, seq) constraint still refuses a second first event)."""
+    last = None if new_chain else Event.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     ev = _build(Entry(chain, action, actor, from_state, to_state, reason, data or {}, at), seq, prev)
     ev.save(force_insert=True)

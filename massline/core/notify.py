@@ -44,10 +44,16 @@ def backend_for(channel: str) -> Backend | None:
 
 
 def inbox(recipient_ids: list[int], kind: str, title: str, body: str = "", link: str = "") -> None:
+    inbox_many([(recipient_ids, kind, title, body, link)])
+
+
+def inbox_many(messages: list[tuple[list[int], str, str, str, str]]) -> None:
+    """Many inbox messages in one insert: (recipient ids, kind, title, body, link); each recipient once."""
     now = clock.now()
     Notification.objects.bulk_create(
-        Notification(recipient_id=uid, kind=kind, title=title[:200], body=body, link=link, created_at=now)
-        for uid in dict.fromkeys(recipient_ids)
+        [Notification(recipient_id=uid, kind=kind, title=title[:200], body=body, link=link, created_at=now)
+         for recipient_ids, kind, title, body, link in messages for uid in dict.fromkeys(recipient_ids)],
+        batch_size=1000,
     )
 
 

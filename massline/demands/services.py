@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from massline.core import calendar as workcalendar
 from massline.core import clock, events, notify
@@ -143,10 +144,16 @@ def _clean_text(text: str, field: str, message: str, minimum: int = 2) -> str:
 
 # --- intake ---------------------------------------------------------------------------------------
 
-@transaction.atomic
 def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
-    """Record a demand; returns it and the secret the person follows it with (shown once)."""
+    """Record a demand; returns it and the secret the person follows it with (shown once).
+
+    Everything is checked before the transaction starts, so a refusal touches no transaction of the caller."""
     refs = intake.validate(data, user)
+    return _store(data, user, refs)
+
+
+@transaction.atomic(savepoint=False)
+def _store(data: IntakeData, user, refs: dict) -> tuple[Demand, str]:
     now = clock.now()
     person = None
     if data.identity != Identity.ANONYMOUS:
@@ -170,7 +177,7 @@ def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
     secret = intake.new_secret()
     d = None
     for _ in range(5):
-        code = intake.new_code(clock.now().astimezone().strftime("%y%m%d"))
+        code = intake.new_code(timezone.localtime(now).strftime("%y%m%d"))
         if not Demand.objects.filter(code=code).exists():
             break
     d = Demand.objects.create(
@@ -188,7 +195,7 @@ def receive(data: IntakeData, user=None) -> tuple[Demand, str]:
     role = policy.intake_role(user)
     who = Actor(None, "群众（网上提交）", "citizen") if role == "public" else actor_for(user, role)
     events.record(
-        d.chain, "receive", who, to_state=State.RECEIVED,
+        d.chain, "receive", who, to_state=State.RECEIVED, new_chain=True,
         data={"channel": d.channel, "type": d.type, "urgency": d.urgency, "identity": d.identity,
               "category": d.category.full_name if d.category else None, "place": place.code if place else None,
               "person_id": person.pk if person else None, "agent_id": agent.pk if agent else None,

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from massline.core import calendar as workcalendar
-from massline.core import clock, events
+from massline.core import clock, events, notify
 from massline.core.events import Actor, Entry
-from massline.core.models import Notification
 from massline.core.workcal import CalendarNotCovered
 from massline.directory.models import Role, RoleAssignment
 
@@ -145,28 +144,6 @@ def _cas_update(rows: list[tuple[int, str, int, dict[str, Any]]]) -> set[int]:
     return won
 
 
-def _inbox_many(messages: list[tuple[list[int], str, str]]) -> None:
-    """``notify.inbox`` for every message of a batch at once: on PostgreSQL one ``INSERT … SELECT FROM
-    unnest(arrays)``, elsewhere one bulk insert, instead of one insert per demand."""
-    now = clock.now()
-    rows = [(uid, kind, title[:200]) for user_ids, kind, title in messages for uid in dict.fromkeys(user_ids)]
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        Notification.objects.bulk_create(
-            [Notification(recipient_id=uid, kind=kind, title=title, body="", link="", created_at=now)
-             for uid, kind, title in rows], batch_size=1000)
-        return
-    meta, qn = Notification._meta, connection.ops.quote_name
-    col = {name: qn(meta.get_field(name).column) for name in ("recipient", "kind", "title", "body", "link", "created_at")}
-    types = [meta.get_field(name).db_type(connection) for name in ("recipient", "kind", "title")]
-    sql = (f"INSERT INTO {qn(meta.db_table)} ({col['recipient']}, {col['kind']}, {col['title']}, {col['body']}, "
-           f"{col['link']}, {col['created_at']}) SELECT v.r, v.k, v.t, '', '', %s "
-           f"FROM unnest(%s::{types[0]}[], %s::{types[1]}[], %s::{types[2]}[]) AS v(r, k, t)")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
-
-
 def sweep(now: datetime | None = None, batch: int | None = None, max_batches: int | None = None) -> SweepReport:
     """One pass over everything due by ``now``."""
     now = now or clock.now()
@@ -235,7 +212,7 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                 counter = _COUNTERS.get(e.action)
                 if counter:
                     setattr(report, counter, getattr(report, counter) + 1)
-            _inbox_many(messages)
+            notify.inbox_many([(ids, kind, title, "", "") for ids, kind, title in messages])
         if len(rows) < batch:
             break
     return report
