@@ -7,6 +7,7 @@ import logging
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from massline.core.api import router as core_router
 from massline.core.errors import DomainError
@@ -17,6 +18,36 @@ from massline.directory.api import router as directory_router
 
 log = logging.getLogger("massline.api")
 
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NulRefusingParser(Parser):
+    """Text with a NUL character is refused here, before it reaches PostgreSQL (which cannot store it and would
+    answer 500): in a JSON body as a malformed body (400), in the query string or a form as invalid (422)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("NUL character in the request body")
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        result = super().parse_querydict(data, list_fields, request)
+        where = "query" if data is request.GET else "form"
+        for key, value in result.items():
+            if _has_nul(key) or _has_nul(value):
+                raise ValidationError([{"loc": [where, key], "msg": "不能包含 NUL 字符", "type": "nul_character"}])
+        return result
+
+
 api = NinjaAPI(
     title="massline API",
     version="1.0.0",
@@ -26,6 +57,7 @@ api = NinjaAPI(
         "`message` 是中文说明。"
     ),
     urls_namespace="api",
+    parser=NulRefusingParser(),
 )
 
 

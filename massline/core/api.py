@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router
 from ninja.security import HttpBearer
 
@@ -65,7 +66,7 @@ def inbox(request, unread_only: bool = False, limit: int = 50):
         qs = qs.filter(read_at__isnull=True)
     return [
         {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
-         "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
+         "created_at": timezone.localtime(n.created_at).isoformat(), "read": n.read_at is not None}
         for n in qs[: max(1, min(limit, 200))]
     ]
 

@@ -4,6 +4,7 @@ Each endpoint is a thin call of a service; refusals come back as ``{code, messag
 from __future__ import annotations
 
 from django.http import FileResponse
+from django.utils import timezone
 from ninja import File, Header, Router
 from ninja.files import UploadedFile
 
@@ -53,7 +54,8 @@ staff = TokenAuth()
 
 
 def _iso(dt) -> str | None:
-    return dt.isoformat() if dt else None
+    """Times in the configured time zone (Beijing time by default), with their offset."""
+    return timezone.localtime(dt).isoformat() if dt else None
 
 
 def _unit(org) -> dict | None:
@@ -68,7 +70,7 @@ def demand_out(user, d: Demand) -> dict:
         "restatement": d.restatement, "category": d.category.full_name if d.category else None, "urgency": d.urgency,
         "state": d.state, "state_label": State(d.state).label, "round": d.round, "place": _unit(d.place),
         "address": d.address, "person": queries.person_view(user, d, full=True), "lead_unit": _unit(d.lead_unit),
-        "co_units": [_unit(u) for u in co], "created_at": d.created_at.isoformat(),
+        "co_units": [_unit(u) for u in co], "created_at": _iso(d.created_at),
         "dispatched_at": _iso(d.dispatched_at), "sign_due_at": _iso(d.sign_due_at), "due_at": _iso(d.due_at),
         "deadline_pending": d.deadline_pending, "replied_at": _iso(d.replied_at), "closed_at": _iso(d.closed_at),
         "overdue": d.overdue, "supervision": d.supervision, "resolved": d.resolved, "satisfaction": d.satisfaction,
@@ -81,7 +83,7 @@ def _brief(d: Demand) -> dict:
     return {
         "id": d.pk, "code": d.code, "type": d.type, "title": d.title, "state": d.state,
         "state_label": State(d.state).label, "category": d.category.full_name if d.category else None,
-        "lead_unit": d.lead_unit.name if d.lead_unit else None, "created_at": d.created_at.isoformat(),
+        "lead_unit": d.lead_unit.name if d.lead_unit else None, "created_at": _iso(d.created_at),
         "due_at": _iso(d.due_at), "overdue": d.overdue, "supervision": d.supervision,
     }
 
@@ -92,12 +94,12 @@ def _track_out(d: Demand) -> dict:
     steps = Event.objects.filter(chain=d.chain).exclude(action__in=("note", "co_note", "attach")).order_by("seq")
     return {
         "code": d.code, "title": d.title, "type": d.type, "state": d.state, "state_label": State(d.state).label,
-        "created_at": d.created_at.isoformat(), "due_at": _iso(d.due_at),
+        "created_at": _iso(d.created_at), "due_at": _iso(d.due_at),
         "lead_unit": None if d.is_report else (d.lead_unit.name if d.lead_unit else None),
-        "replies": [{"text": r.text, "created_at": r.created_at.isoformat(),
+        "replies": [{"text": r.text, "created_at": _iso(r.created_at),
                      "unit": None if d.is_report else (r.unit.name if r.unit else None)}
                     for r in d.replies.select_related("unit").order_by("created_at")],
-        "timeline": [{"at": e.at.isoformat(), "step": workflow.LABELS.get(e.action, _PUBLIC_STEPS.get(e.action, "处理")),
+        "timeline": [{"at": _iso(e.at), "step": workflow.LABELS.get(e.action, _PUBLIC_STEPS.get(e.action, "处理")),
                       "state": State(e.to_state).label if e.to_state in State.values else ""} for e in steps],
         "can_rate": d.state == State.REPLIED,
         "can_withdraw": d.state in workflow.OPEN_BEFORE_REPLY,
@@ -127,7 +129,7 @@ def submit_demand(request, body: DemandIn, idempotency_key: str | None = Header(
     def do() -> tuple[int, dict]:
         d, secret = services.receive(_intake(body), user)
         return 201, {"id": d.pk, "code": d.code, "secret": secret, "state": d.state,
-                     "created_at": d.created_at.isoformat()}
+                     "created_at": _iso(d.created_at)}
 
     if idempotency_key:
         principal = f"user:{user.pk}" if user is not None else "public"
@@ -191,7 +193,7 @@ def get_demand(request, demand_id: int):
 def demand_events(request, demand_id: int):
     """The demand's tamper-evident record, step by step."""
     d = _visible(request.auth, demand_id)
-    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,
+    return [{"seq": e.seq, "at": _iso(e.at), "actor": e.actor_name, "role": e.actor_role, "action": e.action,
              "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason, "data": e.data}
             for e in queries.timeline(d)]
 
