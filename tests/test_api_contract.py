@@ -423,3 +423,11 @@ def test_public_calls_beyond_the_rate_are_refused_with_429(settings, spec):
     assert [r.status_code for r in statuses] == [404, 404, 429]
     assert _error_body(statuses[-1])["code"] == "rate_limited" and statuses[-1]["Retry-After"] == "60"
     assert _documented(spec, "post", "/api/v1/demands/track", 429)
+
+
+@pytest.mark.django_db
+def test_unknown_paths_and_methods_under_the_api_answer_with_the_error_body(client):
+    r = client.get("/api/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = client.delete("/api/v1/ping")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed" and "GET" in r["Allow"]
