@@ -64,11 +64,11 @@ def roles_over(user, demand: Demand, over: str = "area") -> set[str]:
             continue
         if over == "area" and g.role in AREA_ROLES and _covers(g.scope_path, demand.area_path, demand.lead_path):
             held.add(g.role)
-        elif over == "unit" and g.role == Role.HANDLER and demand.lead_path and _covers(g.scope_path, demand.lead_path):
+        elif over == "unit" and g.role == Role.HANDLER and demand.lead_path and g.scope_path == demand.lead_path:
             held.add(g.role)
         elif over == "unit" and g.role == Role.SUPERVISOR and _covers(g.scope_path, demand.area_path, demand.lead_path):
             held.add(g.role)  # supervisors may resume a suspended demand
-        elif over == "co" and g.role == Role.HANDLER and any(_covers(g.scope_path, p) for p in _co_paths(demand)):
+        elif over == "co" and g.role == Role.HANDLER and g.scope_path in _co_paths(demand):
             held.add(g.role)
     if is_own(user, demand):
         held.add(workflow.PERSON)
@@ -89,9 +89,10 @@ def visible_q(user) -> Q:
         scope = Q() if p == "" else (Q(area_path__startswith=p) | Q(lead_path__startswith=p))
         if g.role in AREA_ROLES:
             q |= scope & not_report
-        elif g.role == Role.HANDLER:
-            co = Exists(DemandUnit.objects.filter(demand=OuterRef("pk"), active=True, unit_path__startswith=p))
-            q |= (Q(lead_path__startswith=p) | co) & not_report
+        elif g.role == Role.HANDLER and p:
+            # a handler acts for the one unit where the role is held, not for the units below it
+            co = Exists(DemandUnit.objects.filter(demand=OuterRef("pk"), active=True, unit_path=p))
+            q |= (Q(lead_path=p) | co) & not_report
         elif g.role == Role.DISCIPLINE:
             q |= scope & Q(type=DemandType.REPORT)
     if user is not None and getattr(user, "is_authenticated", False):
@@ -129,9 +130,8 @@ def can_see(user, demand: Demand) -> bool:
             continue
         if g.role in AREA_ROLES and _covers(g.scope_path, demand.area_path, demand.lead_path):
             return True
-        if g.role == Role.HANDLER and (
-            (bool(demand.lead_path) and _covers(g.scope_path, demand.lead_path))
-            or any(_covers(g.scope_path, cp) for cp in _co_paths(demand))
+        if g.role == Role.HANDLER and g.scope_path and (
+            g.scope_path == demand.lead_path or g.scope_path in _co_paths(demand)
         ):
             return True
     return False

@@ -409,7 +409,7 @@ def co_opinion(demand_id: int, user, *, text: str) -> Demand:
     text = _clean_text(text, "text", "协办意见不能为空")
     d, role = _load_for(user, demand_id, "co_note")
     units = DemandUnit.objects.filter(demand=d, active=True, role=DemandUnit.Role.CO).select_related("unit")
-    mine = [du for du in units if any(g.role == Role.HANDLER and du.unit_path.startswith(g.scope_path)
+    mine = [du for du in units if any(g.role == Role.HANDLER and du.unit_path == g.scope_path
                                       for g in policy.grants(user))]
     for du in mine:
         DemandUnit.objects.filter(pk=du.pk).update(opinion=text)

@@ -172,6 +172,20 @@ def test_handler_of_one_unit_cannot_sign_a_demand_dispatched_to_another(city):
     assert services.sign(to_city.pk, u["handler_housing"]).lead_unit == city.units["housing"]
 
 
+def test_a_handler_acts_for_the_unit_where_the_role_is_held_not_the_units_below_it(city):
+    """The district's own handler (the backstop office) is not every department's handler."""
+    u = city.users
+    to_city = dispatched(city, lead="city")
+    assert not policy.can_see(u["handler_district"], to_city)
+    assert to_city.pk not in set(policy.visible(u["handler_district"]).values_list("pk", flat=True))
+    with pytest.raises(DomainError) as exc:
+        services.sign(to_city.pk, u["handler_district"])
+    assert exc.value.code == "not_found"
+    d, _ = receive(city)
+    to_district = services.dispatch(d.pk, u["dispatcher"], lead_unit_id=city.district.pk)
+    assert services.sign(to_district.pk, u["handler_district"]).state == State.SIGNED
+
+
 def test_co_handling_unit_adds_an_opinion_but_cannot_sign_or_reply(city):
     u = city.users
     d = dispatched(city, co=("water",))
