@@ -21,6 +21,7 @@ run: venv
 	$(PY) -m massline migrate --noinput -v0
 	$(PY) -m massline collectstatic --noinput -v0
 	$(PY) -m massline demo
+	$(PY) -m massline classifier bootstrap
 	@echo ""
 	@echo "massline 已启动 · running at  http://$(HOST):$(PORT)/   （API 文档 /api/v1/docs，管理后台 /admin/）"
 	@echo ""

@@ -15,6 +15,7 @@ from massline.demands.api import group_router
 from massline.demands.api import router as demands_router
 from massline.directory.api import auth_router
 from massline.directory.api import router as directory_router
+from massline.routing.api import router as routing_router
 
 log = logging.getLogger("massline.api")
 
@@ -104,4 +105,5 @@ api.add_router("", core_router)
 api.add_router("", auth_router)
 api.add_router("", directory_router)
 api.add_router("/demands", demands_router)
+api.add_router("/demands", routing_router)
 api.add_router("/group-visits", group_router)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "massline.core",
     "massline.directory",
     "massline.demands",
+    "massline.routing",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,9 @@ MASSLINE = {
     ),
     # how many rows the deadline sweep handles in one locked batch
     "SWEEP_BATCH": env_int("MASSLINE_SWEEP_BATCH", 500, 1),
+    # the classifier's calibrated score at or above which a demand is dispatched without a person
+    # (per first-level category it can be changed in the admin; 1 turns automatic dispatch off)
+    "AUTODISPATCH_THRESHOLD": env_float("MASSLINE_AUTODISPATCH_THRESHOLD", 0.9, 0.0, 1.0),
 }
 
 LOGGING = {

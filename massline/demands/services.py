@@ -22,7 +22,7 @@ from massline.directory import queries as directory
 from massline.directory.models import Org, Person, Responsibility, Role
 from massline.directory.services import find_or_create_person
 
-from . import deadlines, intake, policy, workflow
+from . import deadlines, hooks, intake, policy, workflow
 from .intake import IntakeData
 from .models import (
     Callback,
@@ -211,6 +211,7 @@ def _store(data: IntakeData, user, refs: dict) -> tuple[Demand, str]:
         transaction.on_commit(lambda: _inbox_on_commit(
             directory.users_with_role(Role.DISCIPLINE, place), "report", f"新举报 {d.code}", link=_link(d)))
     _tell_person(d, f"您的诉求已登记，查询码 {d.code}，查询密码 {secret}。请妥善保存，用于查询进度和评价。")
+    hooks.fire("received", d, user)
     return d, secret
 
 
@@ -368,6 +369,7 @@ def dispatch(demand_id: int, user, *, lead_unit_id: int | None = None, co_unit_i
     now = clock.now()
     _set_units(d, lead, co, now)
     changes = _deadline_changes(d, now)
+    model_version = model_version or hooks.model_version()
     changes.update(lead_unit=lead, lead_path=lead.path, auto_dispatched=auto,
                    model_version=model_version)
     d = _apply(d, "dispatch", actor_for(user, role), changes, to_state=State.DISPATCHED, reason=note,
@@ -376,6 +378,7 @@ def dispatch(demand_id: int, user, *, lead_unit_id: int | None = None, co_unit_i
                      "deadline_pending": changes["deadline_pending"], "model_version": model_version})
     handlers = _handlers(d, include_co=True)
     transaction.on_commit(lambda: _inbox_on_commit(handlers, "dispatched", f"新派单 {d.code}：{d.title}", link=_link(d)))
+    hooks.fire("dispatched", d, user)
     return d
 
 
@@ -478,6 +481,7 @@ def uphold_return(demand_id: int, user, *, lead_unit_id: int | None = None, co_u
                      "entry": entry.pk if entry else None})
     handlers = _handlers(d, include_co=True)
     transaction.on_commit(lambda: _inbox_on_commit(handlers, "dispatched", f"改派 {d.code}：{d.title}", link=_link(d)))
+    hooks.fire("return_upheld", d, user)
     return d
 
 
