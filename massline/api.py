@@ -81,6 +81,12 @@ def validation_error(request, exc: ValidationError):
     )
 
 
+@api.exception_handler(OverflowError)
+def overflow_error(request, exc):
+    # an integer larger than the database can hold (SQLite raises this for ids past 2**63)
+    return api.create_response(request, {"code": "invalid", "message": "数值超出范围"}, status=422)
+
+
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
     return api.create_response(request, {"code": "unauthenticated", "message": "请先登录（提供有效的 API 令牌）"},

@@ -59,8 +59,10 @@ class World:
         district = city.district
         self.omni = directory.create_staff(
             "omni", "massline-demo", "全角色工作人员", Actor.system("测试"),
-            roles=[(r, district) for r in (Role.INTAKE, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.LEADER,
-                                           Role.DISCIPLINE)] + [(Role.ADMIN, None)],
+            roles=[(r, district) for r in (Role.INTAKE, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER,
+                                           Role.DISCIPLINE)] + [(Role.ADMIN, None)]
+            # a handler acts for the unit where the role is held: one grant per handling unit
+            + [(Role.HANDLER, o) for o in Org.objects.all() if o.can_handle],
         )
         self.token = auth.issue(self.omni, "contract")
         self.usernames = [*sorted(u.get_username() for u in city.users.values()), "omni"]
@@ -431,3 +433,9 @@ def test_unknown_paths_and_methods_under_the_api_answer_with_the_error_body(clie
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     r = client.delete("/api/v1/ping")
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed" and "GET" in r["Allow"]
+
+
+@pytest.mark.django_db
+def test_an_integer_past_the_database_range_is_invalid_not_a_server_error(client):
+    r = client.get("/api/v1/orgs", {"parent_id": str(2**70)})
+    assert r.status_code == 422 and r.json()["code"] == "invalid"

@@ -174,7 +174,7 @@ def test_two_builds_with_the_same_seed_give_the_same_city():
 @pytest.mark.django_db
 def test_bulk_rows_are_consistent():
     spec = democity.Spec(seed=9, streets=1, communities=1, grids=2, demands=0, days=30, shared_taxonomy=False)
-    city, report = democity.make(spec, now=NOW)
+    city, _ = democity.make(spec, now=NOW)
     assert Demand.objects.count() == 0
     made = democity.bulk(city, 400, seed=9, days=30, now=NOW, batch=150)
     assert made == 400 == Demand.objects.count()

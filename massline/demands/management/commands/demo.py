@@ -62,6 +62,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--now {o['now']!r} 不是 ISO 8601 时间（例如 2026-11-20T18:00+08:00）") from None
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
+            if now > clock.now():
+                raise CommandError("--now 不能晚于当前时间（历史不能写到未来）")
         if o["demands"] < 0:
             raise CommandError("--demands 不能为负数")
         spec = democity.Spec(seed=o["seed"], streets=o["streets"], communities=o["communities"], grids=o["grids"],
