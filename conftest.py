@@ -19,7 +19,7 @@ def at(*args: int) -> datetime:
 @pytest.fixture
 def city(db):
     from massline.core import calendar
-    from massline.core.smallcity import build
+    from massline.directory.smallcity import build
 
     calendar.invalidate()
     return build()

@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.test import Client as DjangoClient
     from django.test.utils import CaptureQueriesContext
 
-    from massline.core import smallcity
+    from massline.directory import smallcity
 
     _common.migrate()
     city = smallcity.build()

@@ -115,8 +115,8 @@ UPDATE demands_demand SET overdue = false, supervision = 0, supervised_at = NULL
 
 
 def _refs() -> dict:
-    from massline.core import smallcity
     from massline.demands.models import DeadlinePolicy
+    from massline.directory import smallcity
     from massline.directory.models import Person
 
     city = smallcity.build()

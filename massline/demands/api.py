@@ -91,7 +91,9 @@ def _brief(d: Demand) -> dict:
 def _track_out(d: Demand) -> dict:
     from massline.core.models import Event
 
-    steps = Event.objects.filter(chain=d.chain).exclude(action__in=("note", "co_note", "attach")).order_by("seq")
+    # internal steps (notes, risk assessments) are not shown to the person
+    steps = Event.objects.filter(chain=d.chain).exclude(
+        action__in=("note", "co_note", "attach", "risk_flagged")).order_by("seq")
     return {
         "code": d.code, "title": d.title, "type": d.type, "state": d.state, "state_label": State(d.state).label,
         "created_at": _iso(d.created_at), "due_at": _iso(d.due_at),
@@ -106,7 +108,7 @@ def _track_out(d: Demand) -> dict:
     }
 
 
-_PUBLIC_STEPS = {"receive": "登记", "deadline_warning": "临期提醒", "overdue": "超期督办",
+_PUBLIC_STEPS = {"receive": "登记", "urgency_raised": "加急", "deadline_warning": "临期提醒", "overdue": "超期督办",
                  "listed_supervision": "挂牌督办", "deadline_computed": "计算时限"}
 
 

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from massline.core import clock
 from massline.core.errors import DomainError
-from massline.core.smallcity import PASSWORD, SmallCity, build
 from massline.directory.models import Org
+from massline.directory.smallcity import PASSWORD, SmallCity, build
 
 from . import services
 from .intake import IntakeData

@@ -22,7 +22,7 @@ from massline.directory import queries as directory
 from massline.directory.models import Org, Person, Responsibility, Role
 from massline.directory.services import find_or_create_person
 
-from . import deadlines, hooks, intake, policy, workflow
+from . import deadlines, hooks, intake, policy, signals, workflow
 from .intake import IntakeData
 from .models import (
     Callback,
@@ -211,6 +211,9 @@ def _store(data: IntakeData, user, refs: dict) -> tuple[Demand, str]:
         transaction.on_commit(lambda: _inbox_on_commit(
             directory.users_with_role(Role.DISCIPLINE, place), "report", f"新举报 {d.code}", link=_link(d)))
     _tell_person(d, f"您的诉求已登记，查询码 {d.code}，查询密码 {secret}。请妥善保存，用于查询进度和评价。")
+    # read the text before anyone dispatches it: a gas leak raises the urgency (and so the deadline policy),
+    # signs of escalation are flagged for the supervisors
+    signals.apply_on_intake(d)
     hooks.fire("received", d, user)
     return d, secret
 

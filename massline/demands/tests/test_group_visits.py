@@ -30,7 +30,7 @@ PEOPLE = [{"name": f"代表{i}", "phone": f"1380000100{i}"} for i in range(1, 7)
 def city(django_db_setup, django_db_blocker):
     """The small jurisdiction, built once for the module (overrides the per-test fixture of conftest)."""
     from massline.core import calendar
-    from massline.core.smallcity import build
+    from massline.directory.smallcity import build
 
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
         calendar.invalidate()

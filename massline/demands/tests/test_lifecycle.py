@@ -46,7 +46,7 @@ ANSWER = "经核实，北门路灯因线路老化损坏，维修人员已于今�
 def city(django_db_setup, django_db_blocker):
     """The small jurisdiction, built once for the module (overrides the per-test fixture of conftest)."""
     from massline.core import calendar
-    from massline.core.smallcity import build
+    from massline.directory.smallcity import build
 
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
         calendar.invalidate()

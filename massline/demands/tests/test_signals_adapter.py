@@ -3,6 +3,8 @@ escalation risk flagged for the supervisors, each on the event record."""
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from conftest import at
@@ -30,16 +32,20 @@ def _receive(city, text, *, type="help", urgency="normal", place=0, category="�
     return d
 
 
+@pytest.fixture
+def standalone(monkeypatch):
+    """Intake without the wired-in assessment, to exercise ``apply_on_intake`` on its own."""
+    monkeypatch.setattr(services, "signals", types.SimpleNamespace(apply_on_intake=lambda d: None))
+
+
 def _actions(d: Demand) -> list[str]:
     return list(Event.objects.filter(chain=d.chain).order_by("seq").values_list("action", flat=True))
 
 
 def test_a_gas_leak_is_raised_to_emergency_at_intake_and_gets_the_two_hour_deadline(city):
     with clock.frozen(at(2026, 11, 2, 9, 30)):
-        d = _receive(city, GAS)
-        assert d.urgency == "normal"
-        result = signals.apply_on_intake(d)
-        assert result["urgency_raised"] and d.urgency == "emergency"
+        d = _receive(city, GAS)  # receiving it reads the text (services.receive calls apply_on_intake)
+        assert d.urgency == "emergency"
         stored = Demand.objects.get(pk=d.pk)
         assert stored.urgency == "emergency" and stored.version == d.version
         ev = Event.objects.get(chain=d.chain, action=signals.URGENCY_RAISED)
@@ -79,7 +85,7 @@ def test_what_intake_chose_is_never_lowered(city):
     assert Demand.objects.get(pk=d.pk).urgency == "emergency"
 
 
-def test_after_dispatch_the_urgency_is_not_changed(city):
+def test_after_dispatch_the_urgency_is_not_changed(city, standalone):
     with clock.frozen(at(2026, 11, 2, 9, 30)):
         d = _receive(city, GAS)
         d = services.dispatch(d.pk, city.users["dispatcher"])
@@ -91,7 +97,7 @@ def test_after_dispatch_the_urgency_is_not_changed(city):
     assert signals.URGENCY_RAISED not in _actions(d)
 
 
-def test_risk_is_flagged_on_the_record_and_the_area_supervisors_are_told(city, django_capture_on_commit_callbacks):
+def test_risk_is_flagged_on_the_record_and_the_area_supervisors_are_told(city, standalone, django_capture_on_commit_callbacks):
     with clock.frozen(at(2026, 11, 2, 9, 30)), django_capture_on_commit_callbacks(execute=True):
         d = _receive(city, THREAT, type="complaint", category="拖欠工资")  # grid 0 is in the first street
         result = signals.apply_on_intake(d)
@@ -105,7 +111,7 @@ def test_risk_is_flagged_on_the_record_and_the_area_supervisors_are_told(city, d
     assert not Notification.objects.filter(kind=signals.RISK_FLAGGED, recipient=city.users["supervisor_street2"]).exists()
 
 
-def test_a_flag_on_a_whistle_blowing_report_goes_to_discipline_inspection_only(city, django_capture_on_commit_callbacks):
+def test_a_flag_on_a_whistle_blowing_report_goes_to_discipline_inspection_only(city, standalone, django_capture_on_commit_callbacks):
     text = ("举报村干部私分补偿款", "全村村民联名举报村主任私分征地补偿款，再不查处我们就去省里上访。")
     with clock.frozen(at(2026, 11, 2, 9, 30)), django_capture_on_commit_callbacks(execute=True):
         d = _receive(city, text, type="report", category=None)
@@ -115,7 +121,7 @@ def test_a_flag_on_a_whistle_blowing_report_goes_to_discipline_inspection_only(c
     assert recipients == {city.users["discipline"].pk}
 
 
-def test_applying_twice_changes_nothing_more(city, django_capture_on_commit_callbacks):
+def test_applying_twice_changes_nothing_more(city, standalone, django_capture_on_commit_callbacks):
     threat_and_gas = (THREAT[0], THREAT[1] + "楼道里还有很重的煤气味。")
     with clock.frozen(at(2026, 11, 2, 9, 30)), django_capture_on_commit_callbacks(execute=True):
         d = _receive(city, threat_and_gas, type="complaint")
@@ -127,7 +133,7 @@ def test_applying_twice_changes_nothing_more(city, django_capture_on_commit_call
     assert Notification.objects.filter(kind=signals.RISK_FLAGGED).count() == 1
 
 
-def test_the_restatement_counts_and_assess_only_reads(city):
+def test_the_restatement_counts_and_assess_only_reads(city, standalone):
     with clock.frozen(at(2026, 11, 2, 9, 30)):
         d = _receive(city, ("家里有情况", "请派人来看看。"), restatement="来电人称家中厨房天然气泄漏，闻到很大的气味。")
         before = _actions(d)
@@ -146,7 +152,7 @@ def test_heating_counts_only_in_the_heating_season(city):
         assert signals.apply_on_intake(summer)["urgency"] == "normal"
 
 
-def test_a_concurrent_change_is_refused_not_overwritten(city):
+def test_a_concurrent_change_is_refused_not_overwritten(city, standalone):
     with clock.frozen(at(2026, 11, 2, 9, 30)):
         d = _receive(city, GAS)
         services.accept(d.pk, city.users["intake"], restatement="煤气泄漏")  # bumps the version behind our back
@@ -155,3 +161,10 @@ def test_a_concurrent_change_is_refused_not_overwritten(city):
     assert getattr(err.value, "code", "") == "concurrent_change"
     stored = Demand.objects.get(pk=d.pk)
     assert stored.urgency == "normal" and stored.state == State.ACCEPTED
+
+
+def test_receiving_a_threat_flags_it_without_a_separate_call(city, django_capture_on_commit_callbacks):
+    with clock.frozen(at(2026, 11, 2, 9, 30)), django_capture_on_commit_callbacks(execute=True):
+        d = _receive(city, THREAT, type="complaint", category="拖欠工资")
+    assert signals.RISK_FLAGGED in _actions(d)
+    assert Notification.objects.filter(kind=signals.RISK_FLAGGED, recipient=city.users["supervisor"]).exists()

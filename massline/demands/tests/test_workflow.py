@@ -154,7 +154,7 @@ def put(d: Demand, lead: Org, state: str) -> None:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     from massline.core import calendar
-    from massline.core.smallcity import build
+    from massline.directory.smallcity import build
 
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
         calendar.invalidate()
