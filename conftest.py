@@ -25,9 +25,38 @@ def city(db):
     return build()
 
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
+
+
+@pytest.fixture(scope="module")
+def module_city(django_db_setup, django_db_blocker):
+    """The small jurisdiction built once for a module and rolled back after it (a module opts in by defining
+    ``city`` as this fixture); each test still runs in its own savepoint."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from massline.core import calendar
+    from massline.directory.smallcity import build
+
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
+        calendar.invalidate()
+        yield build()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """The calendar is cached per process: a year covered in one test never leaks into the next."""
+    from massline.core import calendar
+
+    calendar.invalidate()
+    yield
+    calendar.invalidate()
+
+
 @pytest.fixture(autouse=True)
 def _tmp_attachments(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
+    settings.PASSWORD_HASHERS = FAST_HASHERS
     settings.ATTACHMENT_DIR = tmp_path / "attachments"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": f"test-{os.getpid()}-{tmp_path}"}}

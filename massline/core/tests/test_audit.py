@@ -36,11 +36,6 @@ FLOW = [
 CHAIN = "demand:9001"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _flow(city) -> str:
     """After the directory's own record (the city fixture), a demand's whole path on its chain, a few
     minutes apart (with microseconds, which both databases must keep for the hash to verify)."""

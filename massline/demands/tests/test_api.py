@@ -28,11 +28,6 @@ class DownGateway:
         raise ConnectionError("短信网关无响应")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def frozen():
     # every request handled at a fixed moment (in every thread: the concurrent test's requests too)

@@ -17,7 +17,7 @@ import pytest
 from django.db import OperationalError, connection
 
 from conftest import at, on_postgres
-from massline.core import calendar, clock, events
+from massline.core import clock, events
 from massline.core.errors import Conflict
 from massline.core.events import Actor
 from massline.core.models import Event
@@ -29,18 +29,6 @@ from massline.directory import services as directory
 from massline.directory.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calendar():
-    calendar.invalidate()
-    yield
-    calendar.invalidate()
 
 
 def _dispatch(city, when) -> Demand:

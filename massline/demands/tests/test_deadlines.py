@@ -20,19 +20,6 @@ from massline.demands.sweep import sweep
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calendar():
-    # the calendar is cached per process: never let a year covered in one test leak into the next
-    calendar.invalidate()
-    yield
-    calendar.invalidate()
-
-
 def _dispatch(city, when, *, category="市政设施", **kw) -> Demand:
     data = dict(channel="hotline", type="complaint", title="路灯不亮", content="花园社区北门路灯坏了一周，晚上很黑。",
                 category_id=city.categories[category].pk, place_id=city.grids[0].pk, name="陈女士",

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from conftest import at
 from massline.core import auth, clock, events
@@ -20,22 +19,15 @@ from massline.demands.models import Demand, GroupRepresentative, GroupVisit
 
 pytestmark = pytest.mark.django_db
 
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NOW = at(2026, 11, 4, 10, 0)
 PEOPLE = [{"name": f"代表{i}", "phone": f"1380000100{i}"} for i in range(1, 7)]
 
 
 @pytest.fixture(scope="module")
-def city(django_db_setup, django_db_blocker):
+def city(module_city):
     """The small jurisdiction, built once for the module (overrides the per-test fixture of conftest)."""
-    from massline.core import calendar
-    from massline.directory.smallcity import build
-
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
-        calendar.invalidate()
-        yield build()
-        transaction.set_rollback(True)
+    return module_city
 
 
 @pytest.fixture(autouse=True)

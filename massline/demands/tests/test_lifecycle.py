@@ -13,8 +13,7 @@ import itertools
 import re
 
 import pytest
-from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from conftest import at
 from massline.core import auth, clock, events
@@ -36,22 +35,15 @@ from massline.directory.models import Person, Responsibility
 
 pytestmark = pytest.mark.django_db
 
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MON = at(2026, 11, 2, 9, 30)
 ANSWER = "经核实，北门路灯因线路老化损坏，维修人员已于今日下午更换线路和灯具，现已恢复正常照明。"
 
 
 @pytest.fixture(scope="module")
-def city(django_db_setup, django_db_blocker):
+def city(module_city):
     """The small jurisdiction, built once for the module (overrides the per-test fixture of conftest)."""
-    from massline.core import calendar
-    from massline.directory.smallcity import build
-
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
-        calendar.invalidate()
-        yield build()
-        transaction.set_rollback(True)
+    return module_city
 
 
 def receive(city, by: str | None = "intake", **kw) -> tuple[Demand, str]:

@@ -11,7 +11,7 @@ import re
 
 import pytest
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from conftest import at
 from massline.core import auth, clock, events
@@ -23,22 +23,15 @@ from massline.demands.models import Demand, DemandType, DemandUnit, State
 
 pytestmark = pytest.mark.django_db
 
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 NOW = at(2026, 11, 4, 10, 0)
 REPLY = "经现场核查，施工单位夜间违规作业属实，已责令其停止夜间施工并处罚款，今后将加强巡查，欢迎继续监督。"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture(scope="module")
-def city(django_db_setup, django_db_blocker):
+def city(module_city):
     """The small jurisdiction, built once for the module (overrides the per-test fixture of conftest)."""
-    from massline.core import calendar
-    from massline.directory.smallcity import build
-
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
-        calendar.invalidate()
-        yield build()
-        transaction.set_rollback(True)
+    return module_city
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conftest import at
-from massline.core import calendar, clock, events
+from massline.core import clock, events
 from massline.core.models import Event, Notification
 from massline.demands import services
 from massline.demands.intake import IntakeData
@@ -24,18 +24,6 @@ WARN = at(2026, 11, 9, 15, 12)  # 5.6 of 7 working days (7 working hours each)
 DUE = at(2026, 11, 11, 9, 30)  # 7 working days
 LISTED = at(2026, 11, 16, 9, 30)  # 3 working days after the due date
 STAGES = ("deadline_warning", "overdue", "listed_supervision", "auto_close", "deadline_computed")
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calendar():
-    calendar.invalidate()
-    yield
-    calendar.invalidate()
 
 
 def _dispatch(city, when=DISPATCHED, **kw) -> Demand:

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.test import override_settings
 
-from conftest import at
+from conftest import FAST_HASHERS, at
 from massline.core import clock
 from massline.core.errors import DomainError
 from massline.core.models import Event
@@ -37,7 +37,7 @@ from massline.directory.models import Org, Role
 
 pytestmark = pytest.mark.django_db
 
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 NOW = at(2026, 11, 4, 10, 0)  # a Wednesday, an ordinary working day
 DUE = at(2026, 11, 13, 10, 0)
 CJK = re.compile(r"[\u4e00-\u9fff]")
