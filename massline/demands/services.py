@@ -218,6 +218,11 @@ def _store(data: IntakeData, user, refs: dict) -> tuple[Demand, str]:
     return d, secret
 
 
+def raise_urgency(d: Demand, level: str, actor: Actor, *, reason: str, data: dict) -> Demand:
+    """The system's reading of the text raises the urgency before dispatch (see ``signals``)."""
+    return _apply(d, "urgency_raised", actor, {"urgency": level}, reason=reason, data=data)
+
+
 def _load_for(user, demand_id: int, action: str) -> tuple[Demand, str]:
     d = load(demand_id)
     role = policy.authorize(user, d, action)

@@ -17,7 +17,6 @@ Nothing here lowers what a person chose, and nothing here dispatches, merges or 
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -25,14 +24,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from massline.core import clock, events, notify
-from massline.core.errors import Conflict
 from massline.core.events import Actor
 from massline.core.models import Event
 from massline.directory import queries as directory
 from massline.directory.models import Role
 from textclf import signals as textsignals
 
-from . import deadlines
 from .models import Demand, State, Urgency
 
 log = logging.getLogger("massline.demands.signals")
@@ -70,27 +67,12 @@ def _rank(level: str) -> int:
 
 
 def _raise_urgency(demand: Demand, level: str, reasons: list[str]) -> None:
-    """The compare-and-swap update of the urgency, and its event (the caller holds the transaction)."""
-    now = clock.now()
-    after = copy.copy(demand)
-    after.urgency = level
-    sweep_at = deadlines.safe_next_sweep(after, now)
-    won = Demand.objects.filter(pk=demand.pk, state=demand.state, version=demand.version).update(
-        urgency=level, version=demand.version + 1, updated_at=now, sweep_at=sweep_at
-    )
-    if won != 1:
-        raise Conflict("concurrent_change", "该诉求刚被他人处理，请刷新后重试")
-    old = demand.urgency
-    demand.urgency, demand.version, demand.updated_at, demand.sweep_at = level, demand.version + 1, now, sweep_at
-    events.record(
-        demand.chain,
-        URGENCY_RAISED,
-        ACTOR,
-        from_state=demand.state,
-        to_state=demand.state,
-        reason="；".join(reasons),
-        data={"from": old, "to": level, "reasons": reasons, "rules_version": textsignals.RULES_VERSION},
-    )
+    """Through the services' one compare-and-swap (``services`` imports this module, hence the late import)."""
+    from . import services
+
+    services.raise_urgency(demand, level, ACTOR, reason="；".join(reasons),
+                           data={"from": demand.urgency, "to": level, "reasons": reasons,
+                                 "rules_version": textsignals.RULES_VERSION})
 
 
 def risk_recipients(demand: Demand) -> list[int]:
