@@ -1,0 +1,3 @@
+"""Operator desk: phone/letter/visit intake, repeat callers, group visits."""
+
+urlpatterns: list = []

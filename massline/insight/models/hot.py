@@ -1,0 +1,1 @@
+"""Tables of this part of insight (see the package docstring)."""

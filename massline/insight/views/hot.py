@@ -1,0 +1,3 @@
+"""Pages of insight: hot."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of insight: rates."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of insight: safety."""
+
+urlpatterns: list = []

@@ -1,0 +1,8 @@
+"""Public pages for residents (no login): raise a demand, follow it, rate the reply, report misconduct."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html")
