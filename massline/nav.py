@@ -12,7 +12,7 @@ from massline.directory import access
 ENTRIES: list[tuple[str, str, set[str]]] = [
     ("受理登记", "demands:intake", {"intake", "admin"}),
     ("集体访", "demands:group_visits", {"intake", "supervisor", "leader", "admin"}),
-    ("待派单", "demands:dispatch_queue", {"dispatcher", "admin"}),
+    ("待派单", "routing:dispatch_queue", {"dispatcher", "admin"}),
     ("退单审核", "demands:returns", {"dispatcher", "admin"}),
     ("承办工作台", "demands:handler_queue", {"handler"}),
     ("督办", "demands:supervisor", {"supervisor", "admin"}),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=False), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("work/dispatch/", include("massline.routing.urls")),
     path("work/", include("massline.demands.urls")),
     path("insight/", include("massline.insight.urls")),
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-from massline.demands.views import home, intake, work
+from massline.demands.views import desks, home, intake, work
 
 app_name = "demands"
-urlpatterns = [*home.urlpatterns, *intake.urlpatterns, *work.urlpatterns]
+urlpatterns = [*home.urlpatterns, *intake.urlpatterns, *work.urlpatterns, *desks.urlpatterns]

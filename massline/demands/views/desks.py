@@ -1,0 +1,3 @@
+"""Supervisor, leader and discipline desks; the return requests to rule on; search and export."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+from massline.routing import views
+
+app_name = "routing"
+urlpatterns = views.urlpatterns
