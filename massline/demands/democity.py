@@ -56,7 +56,7 @@ from massline.core.workcal import CalendarNotCovered, WorkCalendar
 from massline.directory import services as directory
 from massline.directory.models import Category, Org, Person, Role
 
-from . import deadlines, intake, services
+from . import deadlines, hooks, intake, services
 from . import democity_texts as tx
 from .intake import IntakeData
 from .models import Callback, DeadlinePolicy, Demand, DemandUnit, Reply, State
@@ -1414,6 +1414,8 @@ def bulk(city: City, n: int, *, seed: int = 7, days: int = 91, now: datetime | N
                                 "created_at"), replies)
             _write_rows(Callback, ("demand_id", "round", "by", "operator_id", "resolved", "satisfaction", "comment",
                                    "created_at"), callbacks)
+            # derived tables (insight's rollups) follow the rows written here, in the same transaction
+            hooks.changed([hooks.Change(None, d, ("bulk",), d.updated_at) for d in rows])
         made += size
         if progress:
             progress(made)

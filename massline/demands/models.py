@@ -202,6 +202,8 @@ class Demand(models.Model):
     satisfaction = models.CharField("满意度", max_length=16, choices=Satisfaction.choices, blank=True)
     excluded = models.BooleanField("不计入考核", default=False)
     excluded_reason = models.CharField(max_length=200, blank=True)
+    # the legacy ledger's own number (台账编号) of an imported demand; empty for demands recorded here
+    ledger_no = models.CharField("台账编号", max_length=64, blank=True, default="")
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -212,6 +214,10 @@ class Demand(models.Model):
         indexes = [
             models.Index(fields=["state", "lead_unit"], name="demand_state_lead_idx"),
             models.Index(fields=["person", "created_at"], name="demand_person_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["ledger_no"], condition=~models.Q(ledger_no=""),
+                                    name="demand_ledger_no_unique"),
         ]
         verbose_name = "诉求"
         verbose_name_plural = "诉求"

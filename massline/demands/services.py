@@ -71,6 +71,7 @@ def _apply(d: Demand, action: str, actor: Actor, changes: dict[str, Any], *, to_
            reason: str = "", data: dict | None = None) -> Demand:
     """The compare-and-swap: update only if the demand is still in the state and version we read."""
     now = clock.now()
+    before = copy.copy(d)  # for the in-transaction hooks (rollups)
     fields: dict[str, Any] = {}
     instances: dict[str, Any] = {}
     for k, v in changes.items():
@@ -95,7 +96,8 @@ def _apply(d: Demand, action: str, actor: Actor, changes: dict[str, Any], *, to_
     from_state = d.state
     for k, v in {**fields, **instances}.items():
         setattr(d, k, v)
-    events.record(d.chain, action, actor, from_state=from_state, to_state=d.state, reason=reason, data=data or {})
+    ev = events.record(d.chain, action, actor, from_state=from_state, to_state=d.state, reason=reason, data=data or {})
+    hooks.changed([hooks.Change(before, d, (action,), ev.at)])
     return d
 
 
@@ -132,7 +134,7 @@ def _tell_person(d: Demand, body: str) -> None:
 
 
 def _link(d: Demand) -> str:
-    return f"/demands/{d.pk}/"
+    return f"/work/d/{d.pk}/"  # the demand page (massline.demands.views.work)
 
 
 def _clean_text(text: str, field: str, message: str, minimum: int = 2) -> str:
@@ -194,13 +196,14 @@ def _store(data: IntakeData, user, refs: dict) -> tuple[Demand, str]:
     )
     role = policy.intake_role(user)
     who = Actor(None, "群众（网上提交）", "citizen") if role == "public" else actor_for(user, role)
-    events.record(
+    ev = events.record(
         d.chain, "receive", who, to_state=State.RECEIVED, new_chain=True,
         data={"channel": d.channel, "type": d.type, "urgency": d.urgency, "identity": d.identity,
               "category": d.category.full_name if d.category else None, "place": place.code if place else None,
               "person_id": person.pk if person else None, "agent_id": agent.pk if agent else None,
               "group_visit_id": d.group_visit_id},
     )
+    hooks.changed([hooks.Change(None, d, ("receive",), ev.at)])
     if d.group_visit_id and refs["group_visit"].step == GroupVisit.Step.REPRESENTED:
         gv = refs["group_visit"]
         if GroupVisit.objects.filter(pk=gv.pk, step=GroupVisit.Step.REPRESENTED).update(step=GroupVisit.Step.FORM):
@@ -820,6 +823,8 @@ def choose_representatives(visit_id: int, user, people: list[dict]) -> GroupVisi
         )
     if len(people) > gv.headcount:
         raise DomainError("too_many_representatives", "代表人数不能多于来访人数")
+    if gv.step not in (GroupVisit.Step.INVITED, GroupVisit.Step.REPRESENTED, GroupVisit.Step.FORM):
+        raise Conflict("invalid_transition", f"集体访已到“{GroupVisit.Step(gv.step).label}”，不能再更换代表")
     GroupRepresentative.objects.filter(visit=gv).delete()
     persons = []
     for i, p in enumerate(people, start=1):

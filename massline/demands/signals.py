@@ -104,7 +104,7 @@ def _flag_risk(demand: Demand, result: dict[str, Any]) -> None:
     if recipients:
         title = f"风险提示 {demand.code}：{demand.title}"
         body = "研判发现以下情况，请关注并视情督办：" + "；".join(reasons)
-        link = f"/demands/{demand.pk}/"
+        link = f"/work/d/{demand.pk}/"
         transaction.on_commit(lambda: notify.inbox(recipients, RISK_FLAGGED, title, body, link))
 
 

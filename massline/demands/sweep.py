@@ -5,6 +5,7 @@ reply, computing a deadline that waited for the calendar — happens exactly onc
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from massline.core.events import Actor, Entry
 from massline.core.workcal import CalendarNotCovered
 from massline.directory.models import Role, RoleAssignment
 
-from . import deadlines
+from . import deadlines, hooks
 from .models import Demand, State
 
 log = logging.getLogger("massline.sweep")
@@ -170,6 +171,7 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
             for d in rows:
                 report.examined += 1
                 original_state, original_version = d.state, d.version
+                before = copy.copy(d)  # for the in-transaction hooks (rollups)
                 fields: dict[str, Any] = {}
                 row_entries: list[Entry] = []
                 row_messages: list[tuple[list[int], str, str]] = []
@@ -178,11 +180,11 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                     if step is None:
                         break
                     name, changes = step
-                    before = d.state
+                    prev_state = d.state
                     for k, v in changes.items():
                         setattr(d, k, v)
                     fields.update(changes)
-                    row_entries.append(Entry(d.chain, name, SWEEP_ACTOR, from_state=before, to_state=d.state, at=now,
+                    row_entries.append(Entry(d.chain, name, SWEEP_ACTOR, from_state=prev_state, to_state=d.state, at=now,
                                          data={"due_at": d.due_at.isoformat() if d.due_at else None,
                                                "supervision": d.supervision}))
                     if rec is None and name in ("deadline_warning", "overdue", "listed_supervision"):
@@ -196,9 +198,10 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                 if len(fields) > 1:
                     fields["version"] = original_version + 1
                     fields["updated_at"] = now
-                changed.append((d, original_state, original_version, fields, row_entries, row_messages))
-            won = _cas_update([(d.pk, state, version, fields) for d, state, version, fields, _, _ in changed])
-            for d, _, _, _, row_entries, row_messages in changed:
+                changed.append((d, original_state, original_version, fields, row_entries, row_messages, before))
+            won = _cas_update([(d.pk, state, version, fields) for d, state, version, fields, _, _, _ in changed])
+            hook_changes: list[hooks.Change] = []
+            for d, _, _, _, row_entries, row_messages, before in changed:
                 if d.pk not in won:
                     # changed under us (only possible without row locks): its stages wait for the next pass
                     report.lost += 1
@@ -206,7 +209,10 @@ def sweep(now: datetime | None = None, batch: int | None = None, max_batches: in
                     continue
                 entries += row_entries
                 messages += row_messages
+                if row_entries:
+                    hook_changes.append(hooks.Change(before, d, tuple(e.action for e in row_entries), now))
             events.record_many(entries)
+            hooks.changed(hook_changes)
             for e in entries:
                 report.stages[e.action] = report.stages.get(e.action, 0) + 1
                 counter = _COUNTERS.get(e.action)

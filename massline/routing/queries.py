@@ -20,8 +20,9 @@ from django.db.models.functions import Coalesce
 
 from massline.demands.models import Demand, DemandType, ReturnRequest
 
+from . import adapter
 from .models import RoutingExample, Suggestion
-from .services import default_threshold
+from .services import category_for_label, default_threshold
 
 UNCATEGORISED = "未分类"
 
@@ -122,3 +123,24 @@ def report(since: datetime | None = None, until: datetime | None = None) -> list
             setattr(total, k, getattr(total, k) + getattr(r, k))
     return [*out, total]
 
+
+
+# --- the public form's suggestion as the person types ------------------------------------------------------
+
+def suggest_categories(title: str, content: str, limit: int = 3) -> list[tuple[Any, float]]:
+    """The active model's first-level categories for a text not yet recorded, best first, as (Category, score)
+    — for the residents' form, as they type. Labels the category tree lacks are left out; nothing is stored.
+    ``[]`` when no model is active (the form then shows the plain picker only) or the text is too short."""
+    text = f"{title or ''}{content or ''}".strip()
+    if len(text) < 4:
+        return []
+    model = adapter.active()
+    if model is None:
+        return []
+    guess = model.predict(title or "", content or "")
+    out: list[tuple[Any, float]] = []
+    for label, score in guess.top[:limit]:
+        category = category_for_label(label)
+        if category is not None:
+            out.append((category, score))
+    return out
