@@ -19,6 +19,8 @@ ENTRIES: list[tuple[str, str, set[str]]] = [
     ("领导", "demands:leader", {"leader", "admin"}),
     ("举报件", "demands:reports", {"discipline"}),
     ("查询", "demands:search", {"intake", "dispatcher", "handler", "supervisor", "leader", "discipline", "admin"}),
+    ("预警", "insight:warnings", {"supervisor", "leader", "admin"}),
+    ("热点", "insight:hot", {"supervisor", "leader", "admin"}),
     ("分析", "insight:dashboard", {"supervisor", "leader", "admin"}),
 ]
 
