@@ -219,7 +219,7 @@ def test_warning_page_shows_scope_and_handles_with_htmx(client, city, record):
 @pytest.mark.postgres
 @pytest.mark.skipif("not __import__('conftest').on_postgres()",
                     reason="two connections racing on the unique open-warning index needs PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_raisers_at_once_make_one_warning_and_one_message(city, record):
     import threading
 
