@@ -64,7 +64,7 @@ def _unit(org) -> dict | None:
 
 def demand_out(user, d: Demand) -> dict:
     co = [du.unit for du in d.units.filter(active=True, role=DemandUnit.Role.CO).select_related("unit")]
-    held = policy.roles_over(user, d, "area") | policy.roles_over(user, d, "unit") | policy.roles_over(user, d, "co")
+    held = {over: policy.roles_over(user, d, over) for over in ("area", "unit", "co")}
     return {
         "id": d.pk, "code": d.code, "channel": d.channel, "type": d.type, "title": d.title, "content": d.content,
         "restatement": d.restatement, "category": d.category.full_name if d.category else None, "urgency": d.urgency,
@@ -75,7 +75,7 @@ def demand_out(user, d: Demand) -> dict:
         "deadline_pending": d.deadline_pending, "replied_at": _iso(d.replied_at), "closed_at": _iso(d.closed_at),
         "overdue": d.overdue, "supervision": d.supervision, "resolved": d.resolved, "satisfaction": d.satisfaction,
         "merged_into": d.merged_into.code if d.merged_into_id else None, "auto_dispatched": d.auto_dispatched,
-        "actions": workflow.allowed_actions(d.state, held),
+        "actions": workflow.allowed_actions_over(d.state, held),
     }
 
 

@@ -107,3 +107,9 @@ def check_role(action: str, roles_held: set[str]) -> str:
 
 def allowed_actions(state: str, roles_held: set[str]) -> list[str]:
     return [a for a, t in TRANSITIONS.items() if state in t.sources and t.roles & roles_held]
+
+
+def allowed_actions_over(state: str, held: dict[str, set[str]]) -> list[str]:
+    """The actions open in ``state`` to someone holding ``held[over]`` roles over each kind of scope
+    ("area", "unit", "co"): a co-handling unit's handler may give an opinion, not reply for the lead unit."""
+    return [a for a, t in TRANSITIONS.items() if state in t.sources and t.roles & held.get(t.over, set())]

@@ -194,6 +194,18 @@ def test_staff_refusals(city, api, frozen):
 
 
 @pytest.mark.django_db
+def test_a_co_handler_is_offered_only_its_opinion_not_the_lead_units_actions(city, api, frozen):
+    d_id = api.post("/demands", _public_body(city)).json()["id"]
+    api.post(f"/demands/{d_id}/dispatch", {"lead_unit_id": city.units["water"].pk,
+                                           "co_unit_ids": [city.units["power"].pk]}, _token(city.users["dispatcher"]))
+    lead = api.get(f"/demands/{d_id}", _token(city.users["handler_water"])).json()
+    assert {"sign", "request_return"} <= set(lead["actions"]) and "co_note" not in lead["actions"]
+    co = _token(city.users["handler_power"])
+    assert api.get(f"/demands/{d_id}", co).json()["actions"] == ["co_note"]
+    _error(api.post(f"/demands/{d_id}/sign", token=co), 403, "role_not_allowed")
+
+
+@pytest.mark.django_db
 def test_a_reply_stands_when_the_sms_gateway_is_down(city, api, frozen, settings, django_capture_on_commit_callbacks):
     d_id = api.post("/demands", _public_body(city)).json()["id"]
     api.post(f"/demands/{d_id}/dispatch", {}, _token(city.users["dispatcher"]))

@@ -97,9 +97,8 @@ def allowed(user, d: Demand) -> list[str]:
     less those that would only be refused (no extension or return pending, already at that supervision)."""
     held = {over: policy.roles_over(user, d, over) for over in ("area", "unit", "co")}
     out = []
-    for name in workflow.allowed_actions(d.state, held["area"] | held["unit"] | held["co"]):
-        t = workflow.transition(name)
-        if name not in ACTIONS or not (t.roles & held[t.over]):
+    for name in workflow.allowed_actions_over(d.state, held):
+        if name not in ACTIONS:
             continue
         if name == "decide_extension" and not d.extensions.filter(status=ExtensionRequest.Status.PENDING).exists():
             continue
