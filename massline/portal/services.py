@@ -3,22 +3,18 @@ included, all or nothing) and follow it with the tracking code and secret."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
-from massline.core import clock, events, notify
-from massline.core.errors import DomainError
+from massline.core import notify
 from massline.core.events import Actor
 from massline.demands import attachments, policy
 from massline.demands import services as demand_services
 from massline.demands.intake import MAX_TITLE, IntakeData
-from massline.demands.models import Attachment, Channel, Demand, DemandType, Identity
+from massline.demands.models import Channel, Demand, DemandType, Identity
 from massline.demands.queries import mask_phone
 
 TITLE_CHARS = 30
@@ -48,49 +44,6 @@ def _actor(user) -> Actor:
     return demand_services.actor_for(user, role)
 
 
-def _store_photo(d: Demand, f, actor: Actor, user) -> Path:
-    """Keep one file the person sent with their demand, checked as ``demands.attachments.store`` checks a file
-    (content, size, count). That function asks for a user who may see the demand, and a person who submits
-    without logging in is not one: the proof here is that the demand is being created in this very request."""
-    cap = settings.MAX_UPLOAD_MB * 1024 * 1024
-    if f.size == 0:
-        raise DomainError("empty_file", f"“{f.name}”是空文件", field="photos")
-    if f.size > cap:
-        raise DomainError("file_too_large", f"文件不能超过 {settings.MAX_UPLOAD_MB} MB", field="photos")
-    if d.attachments.count() >= attachments.MAX_PER_DEMAND:
-        raise DomainError("too_many_files", f"每件诉求最多 {attachments.MAX_PER_DEMAND} 个附件", field="photos")
-    folder = Path(settings.ATTACHMENT_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    digest, head, written = hashlib.sha256(), b"", 0
-    stored = secrets.token_hex(16)
-    tmp = folder / (stored + ".part")
-    try:
-        with tmp.open("wb") as out:
-            for chunk in f.chunks():
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
-                written += len(chunk)
-                if written > cap:
-                    raise DomainError("file_too_large", f"文件不能超过 {settings.MAX_UPLOAD_MB} MB", field="photos")
-                digest.update(chunk)
-                out.write(chunk)
-        kind = attachments.sniff(head)
-        if kind is None:
-            raise DomainError("unsupported_file", "只能上传图片（JPEG、PNG、GIF、WebP）或 PDF 文件", field="photos")
-        final = folder / (stored + kind[1])
-        tmp.rename(final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    att = Attachment.objects.create(
-        demand=d, original_name=attachments._safe_name(f.name), content_type=kind[0], size=written,
-        sha256=digest.hexdigest(), stored_name=final.name,
-        uploaded_by=user if getattr(user, "is_authenticated", False) else None, created_at=clock.now())
-    events.record(d.chain, "attach", actor, data={"attachment_id": att.pk, "sha256": att.sha256, "size": written,
-                                                  "content_type": kind[0]})
-    return final
-
-
 def submit(data: IntakeData, photos: list, user=None) -> Receipt:
     """Record the demand and its photos in one transaction: a photo that cannot be kept undoes the demand
     (the person is told and sends it again), never a demand with half its evidence."""
@@ -102,7 +55,8 @@ def submit(data: IntakeData, photos: list, user=None) -> Receipt:
             d, secret = demand_services.receive(data, user)
             actor = _actor(user)
             for f in photos:
-                kept.append(_store_photo(d, f, actor, user))
+                att = attachments.store_with_new_demand(d, user, actor, name=f.name, chunks=f.chunks(), size=f.size)
+                kept.append(attachments.path_for(att))
     except BaseException:
         for path in kept:
             path.unlink(missing_ok=True)

@@ -148,6 +148,26 @@ def test_bad_input_is_refused_next_to_the_field_and_everything_typed_is_kept(cli
     assert not Demand.objects.exists() and not Attachment.objects.exists()
 
 
+def test_a_photo_refused_by_the_service_undoes_the_demand_and_the_files_already_kept(city, settings, tmp_path):
+    from pathlib import Path
+
+    from massline.core.errors import DomainError
+    from massline.demands.intake import IntakeData
+    from massline.demands.models import Channel
+    from massline.portal import services
+
+    settings.ATTACHMENT_DIR = str(tmp_path)
+    data = IntakeData(channel=Channel.WEB, type="complaint", title="", content=LAMP, place_id=city.grids[0].pk,
+                      identity="anonymous")
+    photos = [SimpleUploadedFile("门口.png", PNG, content_type="image/png"),
+              SimpleUploadedFile("假图.jpg", b"<html>not a picture</html>", content_type="image/jpeg")]
+    with clock.frozen(T0), pytest.raises(DomainError) as refused:
+        services.submit(data, photos)
+    assert refused.value.code == "unsupported_file" and refused.value.detail == {"field": "photos"}
+    assert not Demand.objects.exists() and not Attachment.objects.exists()
+    assert list(Path(tmp_path).iterdir()) == []  # the first photo's file is gone with its demand
+
+
 def test_a_bad_phone_number_is_refused_in_chinese(client, city):
     r = _submit(client, city, phone="call me")
     assert r.status_code == 400 and "电话号码格式不正确" in _field_error(_text(r), "phone")
