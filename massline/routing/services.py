@@ -146,26 +146,69 @@ def suggest(demand: Demand, *, store: bool = True) -> Advice:
     ``Suggestion`` (once per demand and model version, while the demand waits to be dispatched). Without one:
     the responsibility list's route only.
     Whistle-blowing reports get neither (they go to discipline inspection)."""
-    if demand.is_report:
-        return Advice(None)
+    return suggest_many([demand], store=store)[0]
+
+
+def suggest_many(demands: Sequence[Demand], *, store: bool = True) -> list[Advice]:
+    """``suggest`` for a page of demands, in a bounded number of reads whatever their number: the stored
+    suggestions, the first-level categories and thresholds, every route at once; new suggestions are written
+    together (one made at the same moment elsewhere — the intake task and a dispatcher's read — is kept)."""
     model = adapter.active()
-    if model is None:
-        return _advice(demand, None)
-    existing = Suggestion.objects.filter(demand_id=demand.pk, model_version=model.version).first()
-    if existing is not None:
-        return _advice(demand, existing)
-    guess = model.predict(demand.title, demand.content)
-    top = [{"label": lab, "score": round(score, 6), "route": route_json(route_for(demand, lab))}
-           for lab, score in guess.top]
-    s = Suggestion(demand_id=demand.pk, model_version=model.version, label=guess.label, score=guess.score, top=top,
-                   threshold=threshold_for(guess.label), created_at=clock.now())
-    if store and demand.state in (State.RECEIVED, State.ACCEPTED):  # kept only while a decision is to come
-        try:
-            with transaction.atomic():
-                s.save(force_insert=True)
-        except IntegrityError:  # made at the same moment elsewhere (the intake task and a dispatcher's read)
-            s = Suggestion.objects.get(demand_id=demand.pk, model_version=model.version)
-    return _advice(demand, s)
+    routable = [d for d in demands if not d.is_report]
+    existing: dict[int, Suggestion] = {}
+    if model is not None and routable:
+        existing = {s.demand_id: s for s in Suggestion.objects.filter(
+            demand_id__in=[d.pk for d in routable], model_version=model.version)}
+    new: list[tuple[Demand, adapter.Guess]] = []
+    if model is not None:
+        new = [(d, model.predict(d.title, d.content)) for d in routable if d.pk not in existing]
+    level1s: dict[str, Category] = {}
+    thresholds: dict[str, float] = {}
+    if new:
+        for c in Category.objects.filter(parent__isnull=True, active=True).order_by("full_name"):
+            level1s.setdefault(c.name, c)
+        thresholds = dict(CategoryThreshold.objects.filter(category__parent__isnull=True).values_list(
+            "category__name", "threshold"))
+
+    def category_of(d: Demand, label: str) -> Category | None:
+        own = d.category if d.category_id and level1_name(d.category) == label else None
+        return own or level1s.get(label)
+
+    pairs: list[tuple[Category | None, Org | None]] = [(d.category, d.place) for d in routable]
+    wanted: list[tuple[Demand, str, Category]] = []
+    for d, guess in new:
+        for label, _ in guess.top:
+            category = category_of(d, label)
+            if category is not None:
+                wanted.append((d, label, category))
+                pairs.append((category, d.place))
+    routes = directory.resolve_routes(pairs) if pairs else []
+    list_routes = {d.pk: route_json(r) for d, r in zip(routable, routes, strict=False)}
+    implied = {(d.pk, label): route_json(r)
+               for (d, label, _), r in zip(wanted, routes[len(routable):], strict=True)}
+    made: dict[int, Suggestion] = {}
+    for d, guess in new:
+        top = [{"label": lab, "score": round(score, 6), "route": implied.get((d.pk, lab))} for lab, score in guess.top]
+        made[d.pk] = Suggestion(
+            demand_id=d.pk, model_version=model.version, label=guess.label, score=guess.score, top=top,
+            threshold=float(thresholds[guess.label]) if guess.label in thresholds else default_threshold(),
+            created_at=clock.now())
+    waiting = {d.pk for d in routable if d.state in (State.RECEIVED, State.ACCEPTED)}
+    keep = [s for pk, s in made.items() if store and pk in waiting]
+    if keep:  # kept only while a decision is to come
+        Suggestion.objects.bulk_create(keep, ignore_conflicts=True)
+        stored = {s.demand_id: s for s in Suggestion.objects.filter(
+            demand_id__in=[s.demand_id for s in keep], model_version=model.version)}
+        made.update(stored)
+    out = []
+    for d in demands:
+        if d.is_report:
+            out.append(Advice(None))
+            continue
+        s = existing.get(d.pk) or made.get(d.pk)
+        lr = list_routes.get(d.pk)
+        out.append(Advice(lr) if s is None else Advice(lr, s.model_version, list(s.top), s.threshold, s))
+    return out
 
 
 def _why_not(demand: Demand, s: Suggestion) -> str:

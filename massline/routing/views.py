@@ -72,8 +72,9 @@ def _suggested(d: Demand, advice: services.Advice) -> dict[str, Any] | None:
     return listed
 
 
-def _row(d: Demand) -> Row:
-    advice = services.suggest(d, store=True)
+def _row(d: Demand, advice: services.Advice | None = None) -> Row:
+    if advice is None:
+        advice = services.suggest(d, store=True)
     s = advice.suggestion
     reason = services.REASONS.get(s.reason, "") if s is not None and s.reason else ""
     suggested = _suggested(d, advice)
@@ -101,7 +102,8 @@ def _is_htmx(request: HttpRequest) -> bool:
 @staff_page(*DESK_ROLES)
 def dispatch_queue(request: HttpRequest) -> HttpResponse:
     page = paginate(request, waiting(request.user))
-    rows = [_row(d) for d in page.object_list]
+    demands = list(page.object_list)
+    rows = [_row(d, a) for d, a in zip(demands, services.suggest_many(demands, store=True), strict=True)]
     return render(request, "routing/desk/queue.html", {"page": page, "rows": rows, "qs": query_without_page(request)})
 
 

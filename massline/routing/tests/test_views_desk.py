@@ -142,6 +142,24 @@ def test_queue_paginates_25_and_computes_suggestions_only_for_the_page(client, c
     assert r.status_code == 200 and Suggestion.objects.filter(demand__in=demands).count() == 27
 
 
+def test_the_queue_reads_the_same_few_times_for_5_rows_as_for_25(client, city, fake_model):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, city, "dispatcher")
+    counts = []
+    for n in (5, 20):  # 5 waiting, then 25
+        for i in range(n):
+            receive(city, title=f"工地拖欠工资第{len(counts)}-{i}件", place_id=city.grids[i % len(city.grids)].pk)
+        for _ in range(2):  # computing the new suggestions, then reading them
+            with CaptureQueriesContext(connection) as c:
+                assert client.get(URL).status_code == 200
+            counts.append(len(c.captured_queries))
+    assert counts[0] == counts[2] and counts[1] == counts[3], counts
+    assert max(counts) <= 15, counts
+    assert Suggestion.objects.filter(demand__state="received").count() == 25
+
+
 # --- one key: confirm the suggestion --------------------------------------------------------------------------
 
 def test_confirm_dispatches_to_the_suggested_unit_and_records_it_followed(client, city, fake_model,
