@@ -67,7 +67,7 @@ def _no_sideways_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
 
 
-def _rate(page, *, resolved: bool, satisfied: bool, comment: str = "") -> None:
+def _rate(page, *, resolved: bool, satisfied: bool, told: str, comment: str = "") -> None:
     from playwright.sync_api import expect
 
     form = page.locator("form[action$='/track/rate/']")
@@ -76,7 +76,7 @@ def _rate(page, *, resolved: bool, satisfied: bool, comment: str = "") -> None:
     if comment:
         form.get_by_label("想说的话").fill(comment)
     form.get_by_role("button", name="提交评价").click()
-    expect(page.get_by_text("感谢您的评价")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="感谢您的评价")).to_contain_text(told)
 
 
 def test_one_demand_from_the_phone_across_the_desks_and_back(live_server, browser, city):
@@ -166,7 +166,7 @@ def test_one_demand_from_the_phone_across_the_desks_and_back(live_server, browse
         expect(track.locator(".reply")).to_contain_text(REPLY_1)
         _no_sideways_scroll(track)
         _shot(track, "4-track-replied-phone")
-        _rate(track, resolved=False, satisfied=False, comment="灯修好两天又不亮了")
+        _rate(track, resolved=False, satisfied=False, told="重新交给承办单位办理", comment="灯修好两天又不亮了")
         _no_sideways_scroll(track)
         _shot(track, "4-rated-dissatisfied-phone")
 
@@ -197,7 +197,7 @@ def test_one_demand_from_the_phone_across_the_desks_and_back(live_server, browse
         # 7. satisfied this time: closed, on the resident's page and in the database
         track.reload()
         expect(track.locator(".reply").nth(1)).to_contain_text(REPLY_2)
-        _rate(track, resolved=True, satisfied=True)
+        _rate(track, resolved=True, satisfied=True, told="诉求已办结")
         expect(track.locator(".state-line .badge")).to_have_text(State.CLOSED.label)
         expect(track.get_by_role("heading", name="评价办理结果")).to_have_count(0)
         _no_sideways_scroll(track)
