@@ -155,9 +155,12 @@ def timeline_rows(d: Demand) -> list[dict]:
     """The demand's record, step by step, in Chinese."""
     rows = []
     for e in queries.timeline(d):
+        actor, role = e.actor_name or "系统", ROLE_LABELS.get(e.actor_role, e.actor_role)
+        if actor == role or actor.startswith(f"{role}（"):  # "群众（网上提交）" already says who: not "（群众）" again
+            role = ""
         rows.append({
             "seq": e.seq, "at": e.at, "action": EVENT_LABELS.get(e.action, e.action), "code": e.action,
-            "actor": e.actor_name or "系统", "role": ROLE_LABELS.get(e.actor_role, e.actor_role),
+            "actor": actor, "role": role,
             "from": _state_label(e.from_state), "to": _state_label(e.to_state) if e.to_state != e.from_state else "",
             "reason": e.reason, "details": _event_details(e),
         })
@@ -169,6 +172,7 @@ def _facts_context(user, d: Demand, now) -> dict:
     return {
         "d": d,
         "person": queries.person_view(user, d, full=True),
+        "identity_seen": d.person_id is not None and policy.may_see_identity(user, d),
         "left": queries.time_left(d, now),
         "lead_units": [u for u in units if u.role == DemandUnit.Role.LEAD],
         "co_units": [u for u in units if u.role == DemandUnit.Role.CO],
