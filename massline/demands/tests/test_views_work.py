@@ -258,6 +258,17 @@ def test_the_handler_works_a_demand_through_the_page(client, city):
     assert actions[-7:] == ["start", "note", "request_extension", "suspend", "resume", "reply", "callback"]
 
 
+def test_the_reply_says_whether_the_person_was_texted(client, city):
+    """Only a person who left a phone number (and is not anonymous) gets the text message the result speaks of."""
+    h = city.users["handler_street1"]
+    named, anonymous = signed(city), signed(city, identity="anonymous", name="", phone="")
+    html = post(client, h, named, "reply", {"text": GOOD_REPLY}, htmx=True).content.decode()
+    assert "已短信告知群众" in html and "收不到短信" not in html
+    html = post(client, h, anonymous, "reply", {"text": GOOD_REPLY}, htmx=True).content.decode()
+    assert "收不到短信" in html and "已短信告知群众" not in html
+    assert state(named) == state(anonymous) == State.REPLIED
+
+
 def test_the_supervisor_urges_supervises_decides_an_extension_and_closes(client, city):
     d = signed(city)
     services.request_extension(d.pk, city.users["handler_street1"], working_days=2, reason="需要协调物业")
