@@ -94,7 +94,7 @@ def test_one_demand_from_the_phone_across_the_desks_and_back(live_server, browse
         phone.goto(base + "/")
         phone.get_by_role("link", name="我要反映").first.click()
         phone.get_by_label("您要反映的事").fill(CONTENT)
-        expect(phone.get_by_label("投诉")).to_be_checked()  # the type follows the words (htmx, after typing)
+        expect(phone.get_by_label("投诉", exact=True)).to_be_checked()  # the type follows the words (htmx, after typing)
         _settled(phone)
         phone.get_by_label("事项分类").select_option(label="城乡建设")
         phone.get_by_label("街道（乡镇）").select_option(label="东城街道")
