@@ -125,12 +125,14 @@ def _area_staff(d: Demand, role: str) -> list[int]:
     return directory.users_with_role(role, where)
 
 
+def can_text(d: Demand) -> bool:
+    """Whether the person left a phone number the platform may send text messages to."""
+    return d.identity != Identity.ANONYMOUS and d.person_id is not None and bool(d.person and d.person.phone)
+
+
 def _tell_person(d: Demand, body: str) -> None:
-    if d.identity == Identity.ANONYMOUS or d.person_id is None:
-        return
-    phone = d.person.phone if d.person else ""
-    if phone:
-        notify.send_outside("sms", phone, body)
+    if can_text(d):
+        notify.send_outside("sms", d.person.phone, body)
 
 
 def _link(d: Demand) -> str:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from massline.core import ratelimit
 from massline.core.errors import DomainError, NotFound
-from massline.demands.models import DemandType, Identity
+from massline.demands.models import DemandType, Identity, State
 
 from . import forms, queries, services
 
@@ -216,7 +216,9 @@ def track(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/track_form.html", {"form": form}, status=status)
 
 
-def _act(request: HttpRequest, form_class, key: str, do, done: str) -> HttpResponse:
+def _act(request: HttpRequest, form_class, key: str, do, done) -> HttpResponse:
+    """``do(code, secret, cleaned_data)`` calls the service; ``done`` is what is said when it worked (a string, or
+    a function of the service's result)."""
     demand = _tracked(request)
     if demand is None:
         messages.error(request, "请先输入查询码和查询密码")
@@ -228,13 +230,13 @@ def _act(request: HttpRequest, form_class, key: str, do, done: str) -> HttpRespo
     elif form.is_valid():
         held = request.session[TRACK]
         try:
-            do(held["code"], held["secret"], form.cleaned_data)
+            result = do(held["code"], held["secret"], form.cleaned_data)
         except DomainError as err:
             form.add_error(None, err.message)
             status = err.status
             demand = _tracked(request) or demand
         else:
-            messages.success(request, done)
+            messages.success(request, done(result) if callable(done) else done)
             return redirect("portal:track")
     return _track_page(request, demand, status=status, **{key: form})
 
@@ -243,7 +245,14 @@ def _act(request: HttpRequest, form_class, key: str, do, done: str) -> HttpRespo
 def rate(request: HttpRequest) -> HttpResponse:
     return _act(request, forms.RateForm, "rate_form", lambda code, secret, cd: services.rate(
         code, secret, resolved=cd["resolved"], satisfaction=cd["satisfaction"], comment=cd["comment"]),
-        "感谢您的评价。不满意的诉求会重新办理。")
+        _rated)
+
+
+def _rated(d) -> str:
+    """What the resident is told after rating: closed, or back with the unit for another round."""
+    if d.state == State.REOPENED:
+        return "感谢您的评价。诉求已重新交给承办单位办理，办好后会再次答复您。"
+    return "感谢您的评价，诉求已办结。"
 
 
 @require_POST

@@ -141,6 +141,33 @@ def test_a_confidential_person_is_hidden_from_the_handler_but_not_from_the_super
     assert "保密的李先生" in html
 
 
+def _person_fact(html: str) -> str:
+    dd = re.search(r"<dt>诉求人</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", dd)
+
+
+def test_the_person_is_named_once_with_what_the_viewer_may_know(client, city):
+    """A hidden identity says so once, and how to reach the person; a visible one shows name, phone, identity."""
+    hidden = dispatched(city, identity="confidential", name="保密的李先生", phone="13900005678")
+    anonymous = dispatched(city, identity="anonymous", name="", phone="")
+    client.force_login(city.users["handler_street1"])
+    assert _person_fact(client.get(url(hidden)).content.decode()) == "（保密） （姓名和电话对您保密，需要联系时请受理员转达）"
+    assert _person_fact(client.get(url(anonymous)).content.decode()) == "匿名 （未留姓名和电话）"
+    client.force_login(city.users["supervisor"])
+    assert _person_fact(client.get(url(hidden)).content.decode()) == "保密的李先生　13900005678 （保密）"
+
+
+def test_the_timeline_names_a_web_submitter_without_repeating_the_role(client, city):
+    data = dict(channel="web", type="complaint", title="小区门口路灯不亮", content="花园社区北门路灯已经坏了一周，晚上很黑。",
+                category_id=city.categories["市政设施"].pk, place_id=city.grids[0].pk, phone="13800001234")
+    d, _ = services.receive(IntakeData(**data), None)  # from the public page, without a login
+    d = services.dispatch(d.pk, city.users["dispatcher"])
+    client.force_login(city.users["handler_street1"])
+    html = client.get(url(d)).content.decode()
+    assert "群众（网上提交）" in html and "群众（网上提交）（群众）" not in html
+    assert "派单员小李（派单员）" in html  # a person's name and role are both said
+
+
 # --- actions: htmx and plain, success and refusal ------------------------------------------------------
 
 def test_sign_with_htmx_returns_the_panel_with_the_result_and_refreshed_facts(client, city):
@@ -229,6 +256,17 @@ def test_the_handler_works_a_demand_through_the_page(client, city):
     assert r.status_code == 200 and "诉求当前状态：重办" in r.content.decode()
     actions = list(Event.objects.filter(chain=d.chain).values_list("action", flat=True))
     assert actions[-7:] == ["start", "note", "request_extension", "suspend", "resume", "reply", "callback"]
+
+
+def test_the_reply_says_whether_the_person_was_texted(client, city):
+    """Only a person who left a phone number (and is not anonymous) gets the text message the result speaks of."""
+    h = city.users["handler_street1"]
+    named, anonymous = signed(city), signed(city, identity="anonymous", name="", phone="")
+    html = post(client, h, named, "reply", {"text": GOOD_REPLY}, htmx=True).content.decode()
+    assert "已短信告知群众" in html and "收不到短信" not in html
+    html = post(client, h, anonymous, "reply", {"text": GOOD_REPLY}, htmx=True).content.decode()
+    assert "收不到短信" in html and "已短信告知群众" not in html
+    assert state(named) == state(anonymous) == State.REPLIED
 
 
 def test_the_supervisor_urges_supervises_decides_an_extension_and_closes(client, city):

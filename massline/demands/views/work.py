@@ -41,7 +41,7 @@ class Action:
     name: str  # the workflow's action
     form: type[forms.ActionForm]
     call: Callable  # call(demand_id, user, **form.kwargs())
-    done: str  # what is said when it worked
+    done: str | Callable[[Demand], str]  # what is said when it worked (or a function of the demand after it)
 
 
 def _merge(demand_id: int, user, *, into: str, note: str = ""):
@@ -49,6 +49,12 @@ def _merge(demand_id: int, user, *, into: str, note: str = ""):
     if master is None:
         raise NotFound("主诉求不存在或您无权查看", field="into")
     return services.merge(demand_id, user, into_id=master.pk, note=note)
+
+
+def _replied(d: Demand) -> str:
+    if services.can_text(d):
+        return "答复已发送，已短信告知群众"
+    return "答复已发送；群众没有留下手机号码，收不到短信，可凭查询码查看答复"
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in [
@@ -67,7 +73,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in [
     Action("decide_extension", forms.ExtensionDecisionForm, services.decide_extension, "延期申请已审批"),
     Action("suspend", forms.SuspendForm, services.suspend, "已挂起，办理时限暂停计算"),
     Action("resume", forms.NoteForm, services.resume, "已恢复办理，时限继续计算"),
-    Action("reply", forms.ReplyForm, services.reply, "答复已发送，已短信告知群众"),
+    Action("reply", forms.ReplyForm, services.reply, _replied),
     Action("callback", forms.CallbackForm, services.callback, "回访结果已记录"),
     Action("merge", forms.MergeForm, _merge, "已合并到主诉求"),
     Action("withdraw", forms.WithdrawForm, services.withdraw, "已代群众撤回"),
@@ -154,9 +160,12 @@ def timeline_rows(d: Demand) -> list[dict]:
     """The demand's record, step by step, in Chinese."""
     rows = []
     for e in queries.timeline(d):
+        actor, role = e.actor_name or "系统", ROLE_LABELS.get(e.actor_role, e.actor_role)
+        if actor == role or actor.startswith(f"{role}（"):  # "群众（网上提交）" already says who: not "（群众）" again
+            role = ""
         rows.append({
             "seq": e.seq, "at": e.at, "action": EVENT_LABELS.get(e.action, e.action), "code": e.action,
-            "actor": e.actor_name or "系统", "role": ROLE_LABELS.get(e.actor_role, e.actor_role),
+            "actor": actor, "role": role,
             "from": _state_label(e.from_state), "to": _state_label(e.to_state) if e.to_state != e.from_state else "",
             "reason": e.reason, "details": _event_details(e),
         })
@@ -168,6 +177,7 @@ def _facts_context(user, d: Demand, now) -> dict:
     return {
         "d": d,
         "person": queries.person_view(user, d, full=True),
+        "identity_seen": d.person_id is not None and policy.may_see_identity(user, d),
         "left": queries.time_left(d, now),
         "lead_units": [u for u in units if u.role == DemandUnit.Role.LEAD],
         "co_units": [u for u in units if u.role == DemandUnit.Role.CO],
@@ -259,9 +269,11 @@ def demand_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             form.add_error(prefixed, err.message)
         result = {"ok": False, "message": err.message, "code": err.code}
         return _refused(request, d, a, form, result, err.status, row)
+    before = d
     d = _visible_or_gone(request.user, d.pk)
+    done = a.done(d or before) if callable(a.done) else a.done
     state = _state_label(d.state) if d is not None else ""
-    message = f"{a.done}。诉求当前状态：{state}" if state else a.done
+    message = f"{done}。诉求当前状态：{state}" if state else done
     result = {"ok": True, "message": message, "code": ""}
     if request.htmx:
         if row and d is not None:

@@ -368,12 +368,15 @@ def test_rating_dissatisfied_reopens_and_satisfied_closes(client, city):
     assert (d.state, d.resolved, d.satisfaction, d.round) == (State.REOPENED, False, "dissatisfied", 2)
     html = _text(client.get("/track/"))
     assert "感谢您的评价" in html and "已评价：未解决，不满意" in html and "评价办理结果" not in html
+    assert "诉求已重新交给承办单位办理" in html and "诉求已办结" not in html  # told what happens next
     with clock.frozen(at(2026, 11, 4, 10)):
         demand_services.sign(d.pk, city.users["handler_street1"])
         demand_services.reply(d.pk, city.users["handler_street1"], text="已更换整套灯具和线路，经夜间复查照明正常。")
         client.post("/track/rate/", {"resolved": "yes", "satisfaction": "satisfied"})
     d.refresh_from_db()
     assert (d.state, d.satisfaction) == (State.CLOSED, "satisfied")
+    html = _text(client.get("/track/"))
+    assert "感谢您的评价，诉求已办结" in html and "重新交给承办单位" not in html
 
 
 def test_rating_when_the_state_does_not_allow_it_is_refused_in_chinese(client, city):
