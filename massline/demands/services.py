@@ -659,9 +659,12 @@ def _do_callback(d: Demand, actor: Actor, by: str, operator, resolved: bool, sat
     changes.update(round=d.round + 1, replied_at=None, signed_at=None)
     changes.update(_deadline_changes(d, now))
     changes.pop("signed_late", None)
+    changes["supervision"] = d.supervision  # a supervised (or listed) matter stays so in its next round
     beyond = d.round + 1 > max_rounds
     if beyond:
-        changes.update(supervision=max(1, d.supervision), supervised_at=now)
+        changes.update(supervision=max(1, d.supervision))
+        if d.supervision < 1:
+            changes["supervised_at"] = now
     data["supervised"] = beyond
     d = _apply(d, "callback", actor, changes, to_state=State.REOPENED, reason=comment.strip(), data=data)
     handlers = _handlers(d)

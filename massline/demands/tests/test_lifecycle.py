@@ -409,6 +409,19 @@ def test_dissatisfied_callbacks_reopen_then_go_to_supervision(city, settings):
     intact()
 
 
+def test_a_supervised_demand_stays_supervised_when_it_is_reopened(city, settings):
+    settings.MASSLINE = {**settings.MASSLINE, "MAX_ROUNDS": 3}
+    d = working(city)
+    with clock.frozen(at(2026, 11, 3, 9, 0)):
+        services.supervise(d.pk, city.users["leader"], note="群众反映强烈", level=2)
+    d = _reply(city, d, at(2026, 11, 3, 10, 0))
+    with clock.frozen(at(2026, 11, 4, 10, 0)):
+        d = services.callback(d.pk, city.users["intake"], resolved=False, satisfaction="dissatisfied")
+    assert d.state == State.REOPENED and d.round == 2
+    assert d.supervision == 2 and d.supervised_at == at(2026, 11, 3, 9, 0)  # listed, and since then
+    intact()
+
+
 def test_max_rounds_is_configuration(city, settings):
     settings.MASSLINE = {**settings.MASSLINE, "MAX_ROUNDS": 3}
     u = city.users
