@@ -177,6 +177,7 @@ class Step:
     text: str
     state: str
     detail: str = ""
+    detail_label: str = "理由"  # how the detail is introduced: a rejection's reason, the person's own comment
 
 
 @dataclass
@@ -191,17 +192,18 @@ class Timeline:
     can_withdraw: bool
 
 
-def _step_text(e: Event, is_report: bool) -> tuple[str, str]:
+def _step_text(e: Event, is_report: bool) -> tuple[str, str, str]:
     text = REPORT_STEPS.get(e.action, STEPS[e.action]) if is_report else STEPS[e.action]
-    detail = ""
+    detail, label = "", "理由"
     if e.action == "callback":
         sat = e.data.get("satisfaction", "")
         label = Satisfaction(sat).label if sat in Satisfaction.values else ""
         solved = "已解决" if e.data.get("resolved") else "未解决"
         text = f"已评价：{solved}，{label}" if label else text
+        detail, label = e.reason, "您的意见"  # what the person said with the rating, shown back to them
     elif e.action == "reject":
         detail = e.reason  # the person is told the reason (services.reject sends it by SMS too)
-    return text, detail
+    return text, detail, label
 
 
 def public_timeline(d: Demand) -> Timeline:
@@ -210,9 +212,9 @@ def public_timeline(d: Demand) -> Timeline:
     events = Event.objects.filter(chain=d.chain, action__in=list(STEPS)).order_by("seq")
     steps = []
     for e in events:
-        text, detail = _step_text(e, d.is_report)
+        text, detail, label = _step_text(e, d.is_report)
         state = State(e.to_state).label if e.to_state in State.values else ""
-        steps.append(Step(e.at, text, state, detail))
+        steps.append(Step(e.at, text, state, detail, label))
     replies = list(d.replies.select_related("unit").order_by("created_at"))
     if d.is_report:
         for r in replies:

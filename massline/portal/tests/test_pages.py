@@ -368,6 +368,7 @@ def test_rating_dissatisfied_reopens_and_satisfied_closes(client, city):
     assert (d.state, d.resolved, d.satisfaction, d.round) == (State.REOPENED, False, "dissatisfied", 2)
     html = _text(client.get("/track/"))
     assert "感谢您的评价" in html and "已评价：未解决，不满意" in html and "评价办理结果" not in html
+    assert "您的意见：灯还是不亮" in html  # their own words are shown back with the rating
     assert "诉求已重新交给承办单位办理" in html and "诉求已办结" not in html  # told what happens next
     with clock.frozen(at(2026, 11, 4, 10)):
         demand_services.sign(d.pk, city.users["handler_street1"])
