@@ -282,7 +282,7 @@ def hot_clusters(user, now: datetime) -> Table:
         except DomainError as err:
             table.note = err.message
             return table
-        rows = [{"heat": round(c.cluster.heat, 2), "name": c.cluster.name, "street": c.street.name if c.street else "",
+        rows = [{"heat": round(c.cluster.heat, 2), "name": "、".join(t for t, _ in c.key_terms[:4]), "street": c.street.name if c.street else "",
                  "category": c.category.name if c.category else "", "size": c.cluster.size,
                  "people": c.cluster.people, "repeats": c.cluster.repeats,
                  "title": c.representative["title"], "demand": c.representative["id"]} for c in found]

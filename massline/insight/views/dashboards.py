@@ -56,22 +56,44 @@ def _line(table: Table, series: list[tuple[str, str, str]], *, percent: bool = F
 
 
 def _bars(table: Table, label_col: str, value_cols: list[tuple[str, str]], *, stack: bool = False,
-          max_value: float | None = None) -> dict:
-    """Horizontal bars, one per row (first row on top), the value printed at the end of each bar."""
+          max_value: float | None = None, counts: bool = False) -> dict:
+    """Horizontal bars, one per row (first row on top), the value printed at the end of each bar. The labels get
+    a fixed margin (measuring CJK text in the canvas is not reliable enough for ``containLabel``)."""
     x: dict = {"type": "value"}
     if max_value is not None:
         x["max"] = max_value
+    if counts:
+        x["minInterval"] = 1
     return {
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "legend": {"top": 0, "show": len(value_cols) > 1},
-        "grid": {"left": 8, "right": 40, "top": 28 if len(value_cols) > 1 else 8, "bottom": 8, "containLabel": True},
+        "grid": {"left": 124, "right": 44, "top": 28 if len(value_cols) > 1 else 8, "bottom": 24},
         "xAxis": x,
         "yAxis": {"type": "category", "inverse": True, "data": table.column(label_col),
-                  "axisLabel": {"width": 110, "overflow": "truncate"}},
+                  "axisLabel": {"width": 112, "overflow": "truncate"}},
         "series": [{"name": name, "type": "bar", "data": table.column(col),
                     "label": {"show": True, "position": "inside" if stack else "right"}, **({"stack": "s"} if stack else {})}
                    for col, name in value_cols],
     }
+
+
+def _change(rank_change: int | None, prev_rank: int | None) -> str:
+    if prev_rank is None:
+        return "上月无排名"
+    if not rank_change:
+        return "名次持平"
+    return f"{'↑' if rank_change > 0 else '↓'}{abs(rank_change)}名"
+
+
+def _ranking(table: Table) -> dict:
+    """The ranking's bars: the score, and beside it the change of place since last month."""
+    option = _bars(table, "单位或区域", [("综合得分", "综合得分")], max_value=100)
+    option["grid"]["right"] = 104
+    option["series"][0]["data"] = [
+        {"value": score, "label": {"formatter": f"{'—' if score is None else f'{score:g}'}（{_change(change, prev)}）"}}
+        for score, change, prev in zip(table.column("综合得分"), table.column("名次变化"), table.column("上月名次"),
+                                       strict=True)]
+    return option
 
 
 def _pct(v: float | None) -> str:
@@ -104,11 +126,11 @@ def leader(request: HttpRequest) -> HttpResponse:
     charts = {
         "chart-volume": _line(t["volume"], [("受理件数", "受理", "bar"), ("办结件数", "办结", "line")]),
         "chart-rates": _line(t["rates"], [(col, name, "line") for col, name in RATE_SERIES], percent=True),
-        "chart-rank-unit": _bars(t["rank_unit"], "单位或区域", [("综合得分", "综合得分")], max_value=100),
+        "chart-rank-unit": _ranking(t["rank_unit"]),
         "chart-hot": _bars(t["hot"], "关键词", [("热度", "热度")]),
     }
     if t["rank_area"] is not None:
-        charts["chart-rank-area"] = _bars(t["rank_area"], "单位或区域", [("综合得分", "综合得分")], max_value=100)
+        charts["chart-rank-area"] = _ranking(t["rank_area"])
     vol, rate = t["volume"].rows[-1], t["rates"].rows[-1]
     kpi = [("本月受理", vol[1], "件", None), ("本月办结", vol[2], "件", None),
            ("响应率", _pct(rate[1]), "", None), ("解决率", _pct(rate[2]), "", None), ("满意率", _pct(rate[3]), "", None),
@@ -136,7 +158,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
     charts = {
         "chart-trend": _line(t["trend"], [("到期超期件数", "到期超期", "bar"), ("进入督办件数", "进入督办", "line"),
                                           ("挂牌督办件数", "挂牌督办", "line")]),
-        "chart-units": _bars(t["units"], "承办单位", [("超期在办件数", "超期在办")]),
+        "chart-units": _bars(t["units"], "承办单位", [("超期在办件数", "超期在办")], counts=True),
     }
     counts = dict(zip(t["counts"].column("类别"), t["counts"].column("件数"), strict=True))
     return render(request, "insight/dash/supervisor.html", {
