@@ -37,7 +37,7 @@ def _login(page, base: str, username: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def _open(browser, live_server, username: str, path: str, charts: list[str], name: str) -> None:
+def _open(browser, live_server, username: str, path: str, charts: list[str], name: str, tiles: int = 0) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     base = live_server.url
     external: list[str] = []
@@ -55,6 +55,10 @@ def _open(browser, live_server, username: str, path: str, charts: list[str], nam
                 page.wait_for_selector(f"#{chart} canvas", timeout=10000)
                 box = page.locator(f"#{chart}").bounding_box()
                 assert box is not None and box["width"] > 200 and box["height"] >= 150, (chart, box)
+            if tiles:  # the tile map: a cell for every grid of the demo city, each a link to its drill-down
+                cells = page.locator(".tile-grid > a.tile-head")
+                assert cells.count() == tiles
+                assert "/insight/rankings/grid/" in (cells.first.get_attribute("href") or "")
             # nothing wider than the screen
             assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, size
             page.screenshot(path=str(ARTIFACTS / f"dash-{name}-{size}.png"), full_page=True)
@@ -66,7 +70,8 @@ def test_the_leader_dashboard_on_the_demo_city(live_server, browser, demo_city):
     _city, report = demo_city
     assert report.demands >= 150
     _open(browser, live_server, "leader", "/insight/leader/?month=2026-11",
-          ["chart-volume", "chart-rates", "chart-rank-area", "chart-rank-unit", "chart-hot"], "leader")
+          ["chart-volume", "chart-rates", "chart-rank-area", "chart-rank-unit", "chart-hot"], "leader",
+          tiles=SPEC["streets"] * SPEC["communities"] * SPEC["grids"])
 
 
 def test_the_supervisor_dashboard_on_the_demo_city(live_server, browser, demo_city):

@@ -161,7 +161,7 @@ def test_the_leader_dashboard_page(client, city, data, django_assert_max_num_que
     bars = charts["chart-rank-area"]["series"][0]["data"]
     assert [b["value"] for b in bars] == [100.0, 50.0]
     # September: 东城街道 was ranked alone (first, one late sign), 西城街道 had no figure
-    assert [b["label"]["formatter"] for b in bars] == ["100（上月无排名）", "50（↓1名）"]
+    assert [b["label"]["formatter"] for b in bars] == ["100 新", "50 ↓1"]
     assert charts["chart-volume"]["series"][0]["data"][-1] == 7
     for section in ("近十二个月诉求量", "近十二个月三率走势", "街道（乡镇）排名", "承办单位排名", "网格积压分布", "热点诉求",
                     "待处置的安全线预警"):

@@ -78,19 +78,23 @@ def _bars(table: Table, label_col: str, value_cols: list[tuple[str, str]], *, st
 
 
 def _change(rank_change: int | None, prev_rank: int | None) -> str:
+    """The change of place, short enough to stand beside a bar on a phone: ↑2 ↓1 = (same) 新 (not ranked)."""
     if prev_rank is None:
-        return "上月无排名"
+        return "新"
     if not rank_change:
-        return "名次持平"
-    return f"{'↑' if rank_change > 0 else '↓'}{abs(rank_change)}名"
+        return "="
+    return f"{'↑' if rank_change > 0 else '↓'}{abs(rank_change)}"
+
+
+RANK_KEY = "条形旁：本月综合得分和名次变化（↑上升 ↓下降 =持平 新：上月无排名）"
 
 
 def _ranking(table: Table) -> dict:
     """The ranking's bars: the score, and beside it the change of place since last month."""
     option = _bars(table, "单位或区域", [("综合得分", "综合得分")], max_value=100)
-    option["grid"]["right"] = 104
+    option["grid"]["right"] = 72
     option["series"][0]["data"] = [
-        {"value": score, "label": {"formatter": f"{'—' if score is None else f'{score:g}'}（{_change(change, prev)}）"}}
+        {"value": score, "label": {"formatter": f"{'—' if score is None else f'{score:g}'} {_change(change, prev)}"}}
         for score, change, prev in zip(table.column("综合得分"), table.column("名次变化"), table.column("上月名次"),
                                        strict=True)]
     return option
@@ -139,7 +143,7 @@ def leader(request: HttpRequest) -> HttpResponse:
         "kpi": kpi,
         "month": month, "prev_month": rates.previous_start(Period.MONTH, month),
         "next_month": rates.period_end(Period.MONTH, month), "scope": scope, "t": t, "tiles": tiles,
-        "charts": charts, "shades": list(enumerate(dash.SHADE_LABELS)),
+        "charts": charts, "shades": list(enumerate(dash.SHADE_LABELS)), "rank_key": RANK_KEY,
         "heights": {k: _height(len(v.rows)) for k, v in t.items() if v is not None},
         "now": now,
     })
