@@ -52,31 +52,39 @@ TILE_KINDS = (Org.Kind.STREET, Org.Kind.TOWNSHIP, Org.Kind.COMMUNITY, Org.Kind.V
 
 @dataclass(frozen=True)
 class Scope:
-    """Where the viewer holds the dashboard's role: the whole jurisdiction (``org`` None) or one org."""
+    """Where the viewer holds the dashboard's role: the whole jurisdiction (no ``orgs``) or the top-most orgs of
+    their grants (a grant inside another one adds nothing)."""
 
-    org: Org | None
-    path: str  # "" everywhere
+    orgs: tuple[Org, ...]
     name: str
-    level: str  # the rollup level of the scope itself
+    level: str  # the rollup level of the widest org (the trend sums the orgs of that level)
     child_level: str | None  # the area level below it (None: a grid or a unit)
 
     @property
+    def org(self) -> Org | None:
+        """The one org of a single-org scope (None: the whole jurisdiction, or several orgs)."""
+        return self.orgs[0] if len(self.orgs) == 1 else None
+
+    @property
     def org_ids(self) -> list[int] | None:
-        return None if self.org is None else [self.org.pk]
+        if not self.orgs:
+            return None
+        return [o.pk for o in self.orgs if LEVEL_OF_KIND.get(o.kind, Level.UNIT) == self.level]
 
     def covers(self, path: str) -> bool:
-        return self.path == "" or path.startswith(self.path)
+        return not self.orgs or any(path.startswith(o.path) for o in self.orgs)
 
 
 def scope_of(user, roles: tuple[str, ...]) -> Scope:
-    """The viewer's widest scope among ``roles`` (one org; the whole jurisdiction when any grant is unscoped)."""
+    """The viewer's scope among ``roles``: everywhere when any grant is unscoped, else the top-most orgs."""
     held = [g for g in grants(user) if g.role in roles]
     if not held or any(g.scope_id is None for g in held):
-        return Scope(None, "", "全辖区", Level.DISTRICT, Level.STREET)
-    widest = min(held, key=lambda g: (len(g.scope_path), g.scope_path))
-    org = Org.objects.get(pk=widest.scope_id)
-    level = LEVEL_OF_KIND.get(org.kind, Level.UNIT)
-    return Scope(org, org.path, org.name, level, CHILD_LEVEL.get(level))
+        return Scope((), "全辖区", Level.DISTRICT, Level.STREET)
+    paths = {g.scope_path: g.scope_id for g in held}
+    top = [pk for p, pk in paths.items() if not any(p != q and p.startswith(q) for q in paths)]
+    orgs = tuple(Org.objects.filter(pk__in=top).order_by("depth", "path"))
+    level = LEVEL_OF_KIND.get(orgs[0].kind, Level.UNIT)
+    return Scope(orgs, "、".join(o.name for o in orgs), level, CHILD_LEVEL.get(level))
 
 
 # --- tables ---------------------------------------------------------------------------------------------
@@ -228,9 +236,12 @@ def area_tiles(user, scope: Scope, month: date) -> tuple[list[Tile], Table]:
     """The tile map: the scope's streets → communities → grids as nested cells with their backlog (open demands
     the viewer may see, placed there or below), the overdue among them and the open early warnings raised
     there. Three queries: the orgs, the open demands grouped by place path, the open warnings grouped by org."""
-    orgs = list(Org.objects.filter(kind__in=TILE_KINDS, active=True, path__startswith=scope.path)
+    within = Q()
+    for o in scope.orgs:
+        within |= Q(path__startswith=o.path)
+    orgs = list(Org.objects.filter(within, kind__in=TILE_KINDS, active=True)
                 .only("pk", "name", "kind", "path", "parent_id").order_by("path"))
-    if scope.org is not None and scope.org.kind in TILE_KINDS:
+    if scope.org is not None and scope.org.kind in TILE_KINDS:  # one street: its communities are the top row
         orgs = [o for o in orgs if o.pk != scope.org.pk] or orgs
     counts: dict[int, list[int]] = {}
     backlog = (policy.visible(user).filter(state__in=OPEN_STATES).exclude(area_path="").order_by()

@@ -128,6 +128,28 @@ def test_the_tiles_count_only_what_the_viewer_may_see(city, data):
     assert dash.standing_warnings(street_sup).rows == []  # the warning is in street 1
 
 
+def test_a_viewer_with_several_scopes_sees_all_of_them(client, city, data):
+    """Supervisor of 东城街道, of 光明社区 (in 西城街道) and of a grid inside 东城街道 (nothing more): both top-most
+    places are on the dashboard, not just the widest one."""
+    from massline.core.events import Actor
+    from massline.directory import services as directory
+    from massline.directory.models import Role
+
+    user = directory.create_staff("multi", "massline-demo", "两地督办员", Actor.system("测试"), roles=[
+        (Role.SUPERVISOR, city.streets[0]), (Role.SUPERVISOR, city.communities[2]), (Role.SUPERVISOR, city.grids[0])])
+    scope = dash.scope_of(user, dash.SUPERVISOR_ROLES)
+    assert scope.orgs == (city.streets[0], city.communities[2]) and scope.name == "东城街道、光明社区"
+    assert scope.level == "street" and scope.org_ids == [city.streets[0].pk] and scope.org is None
+    tiles, _ = dash.area_tiles(user, scope, at(2026, 10, 1).date())
+    assert [(t.org, t.open) for t in tiles] == [(city.streets[0], 5), (city.communities[2], 2)]
+    assert [t.org.name for t in tiles[1].children] == ["光明社区第1网格", "光明社区第2网格"]
+    assert "幸福社区" not in str(dash.area_tiles(user, scope, at(2026, 10, 1).date())[1].rows)
+    client.force_login(user)
+    with clock.frozen(NOW):
+        r = client.get(SUPERVISOR, {"month": "2026-10"})
+    assert r.status_code == 200 and "东城街道、光明社区" in r.content.decode()
+
+
 def test_supervisor_figures_match_the_data(city, data):
     sup = city.users["supervisor"]
     month = at(2026, 10, 1).date()
