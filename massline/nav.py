@@ -22,6 +22,8 @@ ENTRIES: list[tuple[str, str, set[str]]] = [
     ("预警", "insight:warnings", {"supervisor", "leader", "admin"}),
     ("热点", "insight:hot", {"supervisor", "leader", "admin"}),
     ("分析", "insight:dashboard", {"supervisor", "leader", "admin"}),
+    ("领导驾驶舱", "insight:leader_dashboard", {"leader", "admin"}),
+    ("督办驾驶舱", "insight:supervisor_dashboard", {"supervisor", "leader", "admin"}),
 ]
 
 
@@ -38,7 +40,12 @@ def nav(request: HttpRequest) -> dict:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        links.append({"label": label, "url": url, "active": request.path.startswith(url)})
+        links.append({"label": label, "url": url, "active": False})
+    # the page is under the link with the longest matching address (/insight/leader/ is not "分析" /insight/)
+    here = max((link for link in links if request.path.startswith(link["url"])), key=lambda link: len(link["url"]),
+               default=None)
+    if here is not None:
+        here["active"] = True
     from massline.directory.models import Role
 
     labels = dict(Role.choices)

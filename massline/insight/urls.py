@@ -1,4 +1,4 @@
-from massline.insight.views import hot, rates, safety
+from massline.insight.views import dashboards, hot, rates, safety
 
 app_name = "insight"
-urlpatterns = [*rates.urlpatterns, *hot.urlpatterns, *safety.urlpatterns]
+urlpatterns = [*rates.urlpatterns, *dashboards.urlpatterns, *hot.urlpatterns, *safety.urlpatterns]

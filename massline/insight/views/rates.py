@@ -79,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "insight/dashboard.html", {
         "month": month, "where": where, "series": series, "chart": chart, "levels": LEVELS,
         "definition": rates.definition(),
+        "show_leader": any(g.role in (Role.LEADER, Role.ADMIN) for g in scopes),
     })
 
 
