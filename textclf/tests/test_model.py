@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from textclf import Classifier, Component, DataError, ModelError, Prediction, TrainConfig, train
-from textclf.model import FORMAT_VERSION, nb_ratios
+from textclf.model import FORMAT_VERSION, NB_TOL, nb_ratios
 from textclf.tests.corpus import UNSEEN
 
 
@@ -123,7 +123,7 @@ def test_nbsvm_weights_are_the_scaled_svm_folded_into_one_matrix(corpus):
     assert cols.tolist() == list(range(len(labels)))
     for k in (0, len(labels) - 1):
         r = nb_ratios(X, y == k)
-        svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0, max_iter=5000)
+        svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0, max_iter=5000, tol=NB_TOL)
         svm.fit(X @ sp_diags(r), (y == k).astype(int))
         assert np.asarray(X @ w[:, k]).ravel() + c[k] == pytest.approx(
             svm.decision_function(X @ sp_diags(r)), abs=1e-6
