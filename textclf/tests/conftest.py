@@ -16,6 +16,12 @@ def _tmp_attachments():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """Shadows the repository's autouse fixture of the same name, which imports Django models."""
+    yield
+
+
 @pytest.fixture(scope="session")
 def corpus() -> list[dict]:
     return records()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from textclf import Classifier, Component, DataError, ModelError, Prediction, TrainConfig, train
-from textclf.model import FORMAT_VERSION
+from textclf.model import FORMAT_VERSION, NB_TOL, nb_ratios
 from textclf.tests.corpus import UNSEEN
 
 
@@ -96,6 +96,66 @@ def test_ensemble_config_round_trips(corpus, tmp_path):
     loaded = Classifier.load(tmp_path)
     assert loaded.predict("工厂偷排废气", "").top == clf.predict("工厂偷排废气", "").top
     assert loaded.metadata["config"]["components"][2]["kind"] == "cnb"
+
+
+def test_nb_ratios_worked_example():
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [3.0, 0.0, 0.0]]))
+    # label's message: features 0, 2 → p = 1 + [1, 0, 1], |p| = 5; others: 0, 1, 2 once → q = 1 + 1, |q| = 6
+    r = nb_ratios(X, np.array([True, False, False]))
+    assert r == pytest.approx(np.log([(2 / 5) / (2 / 6), (1 / 5) / (2 / 6), (2 / 5) / (2 / 6)]))
+
+
+def test_nbsvm_weights_are_the_scaled_svm_folded_into_one_matrix(corpus):
+    """Each label's stored column r ⊙ v scores x exactly as the binary SVM scores x ⊙ r."""
+    from sklearn.svm import LinearSVC
+
+    from textclf.features import FeatureSpace
+    from textclf.model import DEFAULT_BLOCKS, _fit_nbsvm
+
+    labels = sorted({r["label"] for r in corpus})
+    y = np.array([labels.index(r["label"]) for r in corpus])
+    _, X = FeatureSpace.fit_from_counts(
+        DEFAULT_BLOCKS, FeatureSpace.count(DEFAULT_BLOCKS, [(r["title"], r["detail"]) for r in corpus])
+    )
+    w, c, cols = _fit_nbsvm(X, y, 1.0, 0)
+    assert cols.tolist() == list(range(len(labels)))
+    for k in (0, len(labels) - 1):
+        r = nb_ratios(X, y == k)
+        svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0, max_iter=5000, tol=NB_TOL)
+        svm.fit(X @ sp_diags(r), (y == k).astype(int))
+        assert np.asarray(X @ w[:, k]).ravel() + c[k] == pytest.approx(
+            svm.decision_function(X @ sp_diags(r)), abs=1e-6
+        )
+    # one-against-the-rest margins already separate the fixture's labels
+    assert (np.asarray(X @ w + c).argmax(axis=1) == y).mean() > 0.95
+
+
+def test_default_learner_is_nbsvm_and_two_labels_work(trained, corpus):
+    assert [c["kind"] for c in trained.metadata["config"]["components"]] == ["nbsvm"]
+    two = sorted({r["label"] for r in corpus})[:2]
+    clf = train([r for r in corpus if r["label"] in two], seed=0)
+    assert clf.labels == two and clf.coef.shape[1] == 2
+    for r in [r for r in corpus if r["label"] in two][::5]:
+        assert clf.proba(r["title"], r["detail"]).sum() == pytest.approx(1.0)
+    assert np.mean([clf.predict(r["title"], r["detail"]).label == r["label"] for r in corpus if r["label"] in two]) > 0.9
+
+
+def test_linear_svc_models_still_load(corpus, tmp_path):
+    """Models of textclf 0.1 (one LinearSVC) have the same file format and still load."""
+    clf = train(corpus, seed=0, config=TrainConfig(components=(Component("svc", 1.0),)))
+    clf.save(tmp_path)
+    loaded = Classifier.load(tmp_path)
+    assert loaded.metadata["config"]["components"] == [{"kind": "svc", "c": 1.0, "weight": 1.0}]
+    for r in corpus[::9]:
+        assert loaded.predict(r["title"], r["detail"]).top == clf.predict(r["title"], r["detail"]).top
+
+
+def sp_diags(r: np.ndarray):
+    import scipy.sparse as sp
+
+    return sp.diags(r)
 
 
 def test_training_rejects_bad_records():
