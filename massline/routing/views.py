@@ -104,7 +104,10 @@ def dispatch_queue(request: HttpRequest) -> HttpResponse:
     page = paginate(request, waiting(request.user))
     demands = list(page.object_list)
     rows = [_row(d, a) for d, a in zip(demands, services.suggest_many(demands, store=True), strict=True)]
-    return render(request, "routing/desk/queue.html", {"page": page, "rows": rows, "qs": query_without_page(request)})
+    # an administrator may look over the queue; dispatching is the dispatcher's (the workflow says so)
+    read_only = not policy.has_role(request.user, Role.DISPATCHER)
+    return render(request, "routing/desk/queue.html", {"page": page, "rows": rows, "qs": query_without_page(request),
+                                                       "read_only": read_only})
 
 
 def _waiting_demand(user, pk: int) -> Demand:

@@ -188,6 +188,8 @@ def test_uphold_to_the_same_unit_and_overrule_without_a_reason_are_refused(clien
 def test_overrule_sends_it_back_and_admin_may_not_rule(client, city):
     d = returned(city)
     as_(client, city, "admin")
+    html = text(client.get(PAGES["returns"]))
+    assert d.code in html and "只读" in html and "驳回理由" not in html  # looked over, no controls it would refuse
     r = client.post(f"/work/returns/{d.pk}/overrule/", {"note": "路灯在小区内，属物业管理"}, **HX)
     assert r.status_code == 403 and "只有派单员可以驳回退单" in text(r)
     as_(client, city, "dispatcher")

@@ -87,7 +87,10 @@ def _back(request: HttpRequest, default: str) -> str:
 @staff_page(Role.DISPATCHER, Role.ADMIN)
 def returns(request: HttpRequest) -> HttpResponse:
     page = paginate(request, queries.pending_returns(request.user))
-    return render(request, "demands/desks/returns.html", {"page": page, "qs": query_without_page(request)})
+    # an administrator may look over the returns; ruling on them is the dispatcher's (the workflow says so)
+    read_only = not policy.has_role(request.user, Role.DISPATCHER)
+    return render(request, "demands/desks/returns.html", {"page": page, "qs": query_without_page(request),
+                                                          "read_only": read_only})
 
 
 def _return_row(request: HttpRequest, pk: int, result: dict) -> HttpResponse:

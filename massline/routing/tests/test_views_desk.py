@@ -257,7 +257,14 @@ def test_refusals_are_shown_in_chinese(client, city):
 def test_admin_sees_the_desk_but_the_workflow_refuses_dispatch(client, city):
     d = receive(city)
     login(client, city, "admin")
-    assert client.get(URL).status_code == 200
+    page = client.get(URL)
+    html = page.content.decode()
+    assert page.status_code == 200 and d.code in html
+    assert "只读" in html and "data-confirm aria-label" not in html and "data-change href" not in html  # no controls
+    login(client, city, "dispatcher")
+    html = client.get(URL).content.decode()
+    assert "只读" not in html and "data-confirm aria-label" in html and "data-change href" in html
+    login(client, city, "admin")
     r = client.post(f"{URL}{d.pk}/", {"source": "change", "lead_unit": city.units["labour"].pk},
                     HTTP_HX_REQUEST="true")
     assert r.status_code == 403 and "只有" in r.content.decode() and "可以派单" in r.content.decode()
