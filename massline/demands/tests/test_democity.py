@@ -3,6 +3,7 @@ intact event record, whistle-blowing stays with discipline inspection, and bulk 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
@@ -214,3 +215,18 @@ def test_the_demo_command_builds_the_city(capsys):
     call_command("demo")
     assert "跳过" in capsys.readouterr().out
     assert Demand.objects.count() == 12
+
+
+BUILDUP = democity.Spec(seed=11, streets=2, communities=2, grids=2, demands=250, days=56, buildups=1,
+                        shared_taxonomy=False)
+
+
+@pytest.mark.django_db
+def test_no_build_up_is_planted_in_a_short_history_or_when_turned_off():
+    cal = _calendar()
+    assert democity.make_plan(TINY, NOW, cal).buildups == []
+    off = democity.make_plan(dataclasses.replace(BUILDUP, buildups=0), NOW, cal)
+    assert off.buildups == [] and len(off.demands) == BUILDUP.demands
+    two = democity.make_plan(dataclasses.replace(BUILDUP, buildups=2), NOW, cal)
+    assert len(two.buildups) == 2 and two.buildups[0].grid != two.buildups[1].grid
+    assert len(two.demands) == BUILDUP.demands
