@@ -10,6 +10,8 @@ event on the hash-chained record and ``massline audit verify`` passes:
 
 1. a *world* (names of streets, communities, compounds, roads) and a *plan* (every demand's text, person,
    place, channel, type and fate, and every group visit) are drawn from the seed — pure data, no database;
+   among the demands, one or two *build-ups* are planted for the safety line (``_plan_buildups``: in one grid,
+   a run of small complaints about one thing over the last weeks, from repeat callers, left unresolved);
 2. the directory is built through ``massline.directory.services``;
 3. the plan is *executed*: each demand is a script of steps (receive, accept, dispatch, sign, …, callback)
    whose times depend on what the services answered (the deadline of the dispatch, for instance); all
@@ -214,7 +216,8 @@ class Spec:
     demands: int = 5000
     days: int = 91
     shared_taxonomy: bool = True  # import the real tree from the shared data when it is there
-    buildups: int = 2          # planted build-ups (琐事积累) of the safety line; none under BUILDUP_MIN_DAYS of history
+    buildups: int = 2          # planted build-ups (琐事积累) for the safety line: one under 2,000 demands, none under
+                               # BUILDUP_MIN_DAYS of history
 
 
 @dataclass
@@ -654,7 +657,8 @@ BUILDUP_CHANNELS = {"hotline": 60, "mobile": 15, "web": 10, "door": 10, "board":
 
 def _plan_buildups(spec: Spec, world: World, anchor: datetime, cal: WorkCalendar,
                    groups: list[GroupPlan]) -> tuple[list[dict[str, Any]], list[PlantedBuildup]]:
-    """Plant ``spec.buildups`` build-ups (琐事积累), each in a grid of its own street: a run of 10–14 small
+    """Plant ``spec.buildups`` build-ups (琐事积累; one in a city of fewer than 2,000 demands), each in a grid of its
+    own street: a run of 10–14 small
     complaints about one thing over the last 24–35 days, arriving more and more often, from three or four
     residents who call again and again (plus a neighbour or two), answered evasively, rated dissatisfied and
     reopened, mostly still open at "now"; escalation words in one or two of the last ones, and for the first
@@ -667,7 +671,8 @@ def _plan_buildups(spec: Spec, world: World, anchor: datetime, cal: WorkCalendar
     rng.shuffle(streets)
     month = anchor.astimezone(cal.tz).month
     fitting = [t for t in tx.BUILDUPS if not t.months or month in t.months]  # no waterlogging in winter
-    themes = rng.sample(fitting, min(spec.buildups, len(fitting), len(streets)))
+    wanted = min(spec.buildups, max(1, spec.demands // 1000))  # a reduced city gets one, not a tenth of its demands
+    themes = rng.sample(fitting, min(wanted, len(fitting), len(streets)))
     drafts: list[dict[str, Any]] = []
     planted: list[PlantedBuildup] = []
     for b, theme in enumerate(themes):

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -227,6 +228,14 @@ def test_no_build_up_is_planted_in_a_short_history_or_when_turned_off():
     assert democity.make_plan(TINY, NOW, cal).buildups == []
     off = democity.make_plan(dataclasses.replace(BUILDUP, buildups=0), NOW, cal)
     assert off.buildups == [] and len(off.demands) == BUILDUP.demands
-    two = democity.make_plan(dataclasses.replace(BUILDUP, buildups=2), NOW, cal)
-    assert len(two.buildups) == 2 and two.buildups[0].grid != two.buildups[1].grid
-    assert len(two.demands) == BUILDUP.demands
+    assert len(democity.make_plan(dataclasses.replace(BUILDUP, buildups=2), NOW, cal).buildups) == 1  # small city
+    big = dataclasses.replace(BUILDUP, demands=2400, buildups=2)
+    two = democity.make_plan(big, NOW, cal)
+    assert len(two.buildups) == 2 and len(two.demands) == big.demands
+    streets = {two.world.communities[two.world.grids[b.grid].community].street for b in two.buildups}
+    assert len(streets) == 2 and len({b.topic for b in two.buildups}) == 2
+    for b in two.buildups:
+        planted = [two.demands[i] for i in b.demands]
+        assert 11 <= len(planted) <= 17 and {(p.grid, p.topic) for p in planted} == {(b.grid, b.topic)}
+        assert Counter(p.phone for p in planted).most_common(1)[0][1] >= 3  # repeat callers
+        assert [p.at for p in planted] == sorted(p.at for p in planted) and planted[0].at >= b.start - timedelta(1)
