@@ -756,7 +756,7 @@ def _plan_buildup_demand(i: int, at: datetime, d: dict[str, Any], world: World) 
     opener = writer.fill(r.choice(tx.OPENERS), slots) if d["channel"] != "door" else ""
     content = opener + body
     if d["escalate"]:
-        content += r.choice(theme.escalations)
+        content += writer.fill(r.choice(theme.escalations), slots)
     if d["channel"] == "door":
         content = "（网格员入户走访记录）" + content
     typ = "help" if r.random() < 0.15 else "complaint"

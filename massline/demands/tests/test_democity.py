@@ -223,7 +223,7 @@ BUILDUP = democity.Spec(seed=11, streets=2, communities=2, grids=2, demands=250,
 
 
 @pytest.mark.django_db
-def test_no_build_up_is_planted_in_a_short_history_or_when_turned_off():
+def test_the_plan_plants_build_ups_only_where_they_fit_with_every_slot_filled():
     cal = _calendar()
     assert democity.make_plan(TINY, NOW, cal).buildups == []
     off = democity.make_plan(dataclasses.replace(BUILDUP, buildups=0), NOW, cal)
@@ -239,3 +239,10 @@ def test_no_build_up_is_planted_in_a_short_history_or_when_turned_off():
         assert 11 <= len(planted) <= 17 and {(p.grid, p.topic) for p in planted} == {(b.grid, b.topic)}
         assert Counter(p.phone for p in planted).most_common(1)[0][1] >= 3  # repeat callers
         assert [p.at for p in planted] == sorted(p.at for p in planted) and planted[0].at >= b.start - timedelta(1)
+    # every slot of the build-ups' texts filled, over a few seeds (each draws its own themes and escalations)
+    for seed in range(1, 7):
+        plan = democity.make_plan(dataclasses.replace(big, seed=seed), NOW, cal)
+        for b in plan.buildups:
+            for p in (plan.demands[i] for i in b.demands):
+                text = p.title + p.content + p.restatement + "".join(r.reply for r in p.fate.rounds)
+                assert "{" not in text.replace("{date}", ""), text
