@@ -16,11 +16,12 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## make run: set up, migrate, load the demo, serve on http://$(HOST):$(PORT)
+## make run: set up, migrate, load the demo, raise its safety-line warnings (idempotent), serve on http://$(HOST):$(PORT)
 run: venv
 	$(PY) -m massline migrate --noinput -v0
 	$(PY) -m massline collectstatic --noinput -v0
 	$(PY) -m massline demo
+	$(PY) -m massline insight warnings --raise
 	$(PY) -m massline classifier bootstrap
 	@echo ""
 	@echo "massline 已启动 · running at  http://$(HOST):$(PORT)/   （API 文档 /api/v1/docs，管理后台 /admin/）"

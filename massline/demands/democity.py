@@ -10,6 +10,8 @@ event on the hash-chained record and ``massline audit verify`` passes:
 
 1. a *world* (names of streets, communities, compounds, roads) and a *plan* (every demand's text, person,
    place, channel, type and fate, and every group visit) are drawn from the seed — pure data, no database;
+   among the demands, one or two *build-ups* are planted for the safety line (``_plan_buildups``: in one grid,
+   a run of small complaints about one thing over the last weeks, from repeat callers, left unresolved);
 2. the directory is built through ``massline.directory.services``;
 3. the plan is *executed*: each demand is a script of steps (receive, accept, dispatch, sign, …, callback)
    whose times depend on what the services answered (the deadline of the dispatch, for instance); all
@@ -214,6 +216,8 @@ class Spec:
     demands: int = 5000
     days: int = 91
     shared_taxonomy: bool = True  # import the real tree from the shared data when it is there
+    buildups: int = 2          # planted build-ups (琐事积累) for the safety line: one under 2,000 demands, none under
+                               # BUILDUP_MIN_DAYS of history
 
 
 @dataclass
@@ -355,10 +359,24 @@ class GroupPlan:
 
 
 @dataclass
+class PlantedBuildup:
+    """Where a build-up was planted: one grid, one topic (its category), the demands it brought (plan indexes)."""
+
+    key: str
+    grid: int
+    topic: str
+    start: datetime
+    end: datetime
+    demands: list[int] = field(default_factory=list)
+    group: int | None = None
+
+
+@dataclass
 class Plan:
     world: World
     demands: list[DemandPlan]
     groups: list[GroupPlan]
+    buildups: list[PlantedBuildup] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """A digest of everything planned (for determinism checks)."""
@@ -566,8 +584,9 @@ def make_plan(spec: Spec, anchor: datetime, cal: WorkCalendar) -> Plan:
                                 rng.choice(tx.GROUP_TALK).format(problem=problem), goals_t.format_map(s)))
         for _ in range(rng.randint(1, min(3, len(reps)))):
             group_demands.append((len(groups) - 1, community, key))
+    planted, buildups = _plan_buildups(spec, world, anchor, cal, groups)
     n_reports = max(1, round(spec.demands * 0.03)) if spec.demands >= 10 else 0
-    n_normal = max(0, spec.demands - len(group_demands) - n_reports)
+    n_normal = max(0, spec.demands - len(group_demands) - n_reports - len(planted))
     kinds = ["normal"] * n_normal + ["report"] * n_reports
     rng.shuffle(kinds)
     raw: list[tuple[datetime, int, str, Any]] = []
@@ -579,6 +598,8 @@ def make_plan(spec: Spec, anchor: datetime, cal: WorkCalendar) -> Plan:
     for k, (g, community, key) in enumerate(group_demands):
         raw.append((groups[g].at.date(), len(kinds) + k, "group", (g, community, key)))
     drafts: list[tuple[datetime, int, dict[str, Any]]] = []
+    for k, b in enumerate(planted):
+        drafts.append((b["at"], len(kinds) + len(group_demands) + k, b))
     for day, k, kind, extra in raw:
         r = random.Random(f"{spec.seed}:demand:{k}")
         d: dict[str, Any] = {"kind": kind, "rng": r}
@@ -616,12 +637,165 @@ def make_plan(spec: Spec, anchor: datetime, cal: WorkCalendar) -> Plan:
     plans: list[DemandPlan] = []
     recent: list[DemandPlan] = []
     for i, (at, _k, d) in enumerate(drafts):
+        if d["kind"] == "buildup":
+            plans.append(_plan_buildup_demand(i, at, d, world))
+            buildups[d["buildup"]].demands.append(i)
+            continue
         plans.append(_plan_demand(i, at, d, world, pool, recent))
         if plans[-1].type not in ("report", "praise") and plans[-1].group is None:
             recent.append(plans[-1])
             if len(recent) > 60:
                 recent.pop(0)
-    return Plan(world, plans, groups)
+    return Plan(world, plans, groups, buildups)
+
+
+# --- planted build-ups ---------------------------------------------------------------------------------------
+
+BUILDUP_MIN_DAYS = 35  # a build-up runs over three to five weeks: it needs that much history before "now"
+BUILDUP_CHANNELS = {"hotline": 60, "mobile": 15, "web": 10, "door": 10, "board": 5}
+
+
+def _plan_buildups(spec: Spec, world: World, anchor: datetime, cal: WorkCalendar,
+                   groups: list[GroupPlan]) -> tuple[list[dict[str, Any]], list[PlantedBuildup]]:
+    """Plant ``spec.buildups`` build-ups (琐事积累; one in a city of fewer than 2,000 demands), each in a grid of its
+    own street: a run of 10–14 small
+    complaints about one thing over the last 24–35 days, arriving more and more often, from three or four
+    residents who call again and again (plus a neighbour or two), answered evasively, rated dissatisfied and
+    reopened, mostly still open at "now"; escalation words in one or two of the last ones, and for the first
+    build-up a group visit in its last week. The drafts (one dict per demand) and where each was planted; the
+    fates are drawn in :func:`_plan_buildup_demand`. Drawn from the seed only (a stream of its own)."""
+    if spec.buildups <= 0 or spec.days < BUILDUP_MIN_DAYS or not world.grids or not tx.BUILDUPS:
+        return [], []
+    rng = random.Random(f"{spec.seed}:buildups")
+    streets = list(range(len(world.streets)))
+    rng.shuffle(streets)
+    month = anchor.astimezone(cal.tz).month
+    fitting = [t for t in tx.BUILDUPS if not t.months or month in t.months]  # no waterlogging in winter
+    wanted = min(spec.buildups, max(1, spec.demands // 1000))  # a reduced city gets one, not a tenth of its demands
+    themes = rng.sample(fitting, min(wanted, len(fitting), len(streets)))
+    drafts: list[dict[str, Any]] = []
+    planted: list[PlantedBuildup] = []
+    for b, theme in enumerate(themes):
+        r = random.Random(f"{spec.seed}:buildup:{b}")
+        street = streets[b]
+        grids = [i for i, gw in enumerate(world.grids) if world.communities[gw.community].street == street]
+        grid = r.choice(grids)
+        comm = world.communities[world.grids[grid].community]
+        site = {"compound": r.choice(comm.compounds), "bld": f"{r.randint(1, 28)}号楼",
+                "road": r.choice(world.streets[street].roads), "company": r.choice(tx.COMPANY)}
+        span = min(r.randint(24, 35), spec.days - 7)
+        end = anchor - timedelta(hours=r.uniform(4, 40))
+        start = end - timedelta(days=span)
+        n = r.randint(11, 15)
+        residents = [_new_person(r) for _ in range(r.randint(3, 4))]
+        place = PlantedBuildup(theme.key, grid, theme.topic, start, end)
+        planted.append(place)
+        # more and more often (one in each n-th of the span, stretched toward the end); (moment, whether it is
+        # one of the group visit's own demands)
+        moments = [(start + (end - start) * (((j + r.random()) / n) ** 0.75), False) for j in range(n)]
+        escalate = set(r.sample(range(n - n // 3, n), min(n // 3, r.choice((1, 2)))))
+        if b == 0:
+            # a group visit of the residents in the last week, with one or two demands of its own
+            day = (anchor - timedelta(days=r.randint(2, 6))).date()
+            at = _working_moment(r, day, cal, anchor - timedelta(hours=3))
+            if at is not None and at > start:
+                topic_t, problem_t, goals_t = theme.group
+                reps = [dict(zip(("name", "phone"), who, strict=True)) for who in residents[:3]]
+                problem = problem_t.format_map(site)
+                place.group = len(groups)
+                groups.append(GroupPlan(len(groups), at, world.grids[grid].community, topic_t.format_map(site),
+                                        r.randint(8, 25), reps, r.choice(tx.GROUP_TALK).format(problem=problem),
+                                        goals_t.format_map(site)))
+                for rep in range(r.randint(1, 2)):
+                    moments.append((at + timedelta(minutes=r.randint(20, 45) + 10 * rep), True))
+                moments.sort()
+        called: set[str] = set()
+        for j, (when, of_group) in enumerate(moments):
+            dr = random.Random(f"{spec.seed}:buildup:{b}:{j}")
+            group = place.group if of_group else None
+            channel = "group" if group is not None else _weighted(dr, BUILDUP_CHANNELS)
+            if group is not None:
+                rep = dr.choice(groups[group].reps)
+                name, phone = rep["name"], rep["phone"]
+            elif dr.random() < 0.2:
+                name, phone = _new_person(dr)  # a neighbour calls once
+            else:
+                name, phone = dr.choices(residents, weights=(5, 3, 2, 1.5)[:len(residents)])[0]
+            if channel == "door":
+                at = _working_moment(dr, when.date(), cal, anchor)
+            elif channel == "group":
+                at = when
+            else:
+                hours = HOTLINE_HOURS if channel == "hotline" else ONLINE_HOURS
+                h = dr.choices(range(24), weights=hours)[0]
+                at = _at_hour(when.astimezone(cal.tz).date(), h, dr.randint(0, 59), dr.randint(0, 59), cal.tz)
+            if at is None or at > anchor:
+                at = anchor - timedelta(minutes=dr.randint(30, 600))
+            again = phone in called
+            called.add(phone)
+            drafts.append({"kind": "buildup", "buildup": b, "theme": theme, "at": max(at, start), "grid": grid,
+                           "site": site, "channel": channel, "group": group, "name": name, "phone": phone,
+                           "again": again, "escalate": j in escalate, "rng": dr})
+    return drafts, planted
+
+
+def _plan_buildup_demand(i: int, at: datetime, d: dict[str, Any], world: World) -> DemandPlan:
+    """One demand of a planted build-up: its text from the build-up's templates and a fate that leaves the
+    grievance standing (evasive answers rated dissatisfied, reopened, slow; a few closed unresolved after review,
+    a few accepted as basically satisfied)."""
+    r: random.Random = d["rng"]
+    theme: tx.Buildup = d["theme"]
+    topic = tx.TOPIC_BY_KEY[theme.topic]
+    grid: int = d["grid"]
+    street = world.communities[world.grids[grid].community].street
+    unit, _co, _item = _route(topic.path, street)
+    writer = _Writer(world, r)
+    slots = {**writer.slots(grid, topic, unit), **d["site"], "date": "{date}"}
+    title_t, body_t = r.choice(theme.agains if d["again"] and r.random() < 0.8 else theme.firsts)
+    title, body = writer.fill(title_t, slots), writer.fill(body_t, slots)
+    opener = writer.fill(r.choice(tx.OPENERS), slots) if d["channel"] != "door" else ""
+    content = opener + body
+    if d["escalate"]:
+        content += writer.fill(r.choice(theme.escalations), slots)
+    if d["channel"] == "door":
+        content = "（网格员入户走访记录）" + content
+    typ = "help" if r.random() < 0.15 else "complaint"
+    address = f"{slots['compound']}{slots['bld']}" if "{bld}" in body_t or "{bld}" in title_t else slots["compound"]
+    restatement = f"诉求人反映：{title}。地点：{slots['community']}{address}。" + r.choice(
+        ("诉求人称已多次反映，要求尽快彻底解决。", "诉求人希望相关部门核实处理并给予答复。", "诉求人情绪较为激动，要求给予答复。"))
+
+    def weak(round_no: int) -> str:
+        s = {**slots, "title": title}
+        opening = r.choice(tx.REOPEN_OPEN if round_no > 1 else tx.REPLY_OPEN)
+        return writer.fill(opening + r.choice(theme.weak) + r.choice(tx.REPLY_CLOSE), s)
+
+    def bad(share: float, round_no: int) -> Round:
+        return Round(share, weak(round_no), "dissatisfied", "person" if r.random() < 0.7 else "operator",
+                     r.randint(60, 1500), r.choice(theme.comments))
+
+    f = Fate(pick=r.randrange(1_000_000))
+    f.accept_minutes = r.randint(3, 12) if d["channel"] == "hotline" else r.randint(10, 240)
+    f.dispatch_minutes = r.randint(10, 300)
+    f.sign_minutes = max(5, int(_profile(world, unit)[2] * r.lognormvariate(0, 0.6)))
+    f.start_minutes = r.randint(5, 120)
+    u = r.random()
+    if u < 0.1:  # closed after review, the problem still there
+        f.rounds = [bad(r.uniform(0.5, 0.9), 1)]
+        f.certify, f.certify_text = True, r.choice(tx.CERTIFY_REASONS)
+    elif u < 0.18:  # a stopgap fix the person accepted for now
+        f.rounds = [Round(r.uniform(0.4, 0.8), weak(1), "basic", "operator", r.randint(60, 900),
+                          r.choice(tx.SATISFIED_COMMENTS))]
+    elif u < 0.68:  # answered evasively, reopened, answered evasively again, reopened, left
+        f.rounds = [bad(r.uniform(0.4, 0.8), 1), bad(r.uniform(0.5, 1.1), 2), Round(None, "", "none")]
+    else:  # slow: answered late (or not yet), rated dissatisfied, then left in progress
+        f.rounds = [bad(r.uniform(1.05, 2.0), 1), Round(None, "", "none")]
+        f.urge = r.random() < 0.5
+    if r.random() < 0.1:
+        f.push_back = True
+        f.return_reason = r.choice(tx.OVERRULED_RETURN_REASONS)
+        f.cited_item = "本单位权责清单以外事项"
+    return DemandPlan(i, at, d["channel"], typ, "normal", "named", topic.key, title[:200], content,
+                      restatement[:500], grid, address, d["name"], d["phone"], group=d["group"], unit=unit, fate=f)
 
 
 def _plan_demand(i: int, at: datetime, d: dict[str, Any], world: World, pool: list[tuple[str, str]],
@@ -947,6 +1121,7 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
     events: int = 0
     staff: int = 0
+    buildups: list[str] = field(default_factory=list)  # where build-ups were planted, for the summary
 
     def text(self) -> str:
         labels = dict(State.choices)
@@ -958,6 +1133,8 @@ class Report:
                  "状态 states: " + "，".join(f"{labels.get(k, k)} {v}" for k, v in self.states.most_common()),
                  "渠道 channels: " + "，".join(f"{ch.get(k, k)} {v}" for k, v in self.channels.most_common()),
                  "类型 types: " + "，".join(f"{ty.get(k, k)} {v}" for k, v in self.types.most_common())]
+        if self.buildups:
+            lines.append("预设的琐事积累 planted build-ups: " + "；".join(self.buildups))
         if self.skipped:
             lines.append("跳过的可选步骤 optional steps skipped: " + "，".join(f"{k} {v}" for k, v in self.skipped.most_common()))
         if self.failures:
@@ -1283,6 +1460,10 @@ def make(spec: Spec | None = None, *, now: datetime | None = None) -> tuple[City
         report = runner.run()
     timings["demands"] = _time.monotonic() - t0
     report.groups = len(plan.groups)
+    for b in plan.buildups:
+        category = city.categories[b.topic]
+        report.buildups.append(f"{city.grids[b.grid].name} · {category.name}（{len(b.demands)} 件，"
+                               f"{b.start:%m-%d}–{b.end:%m-%d}{'，含集体访' if b.group is not None else ''}）")
     summarise(report)
     report.seconds = timings
     return city, report

@@ -919,3 +919,116 @@ GROUP_TOPICS = (
 )
 GROUP_TALK = ("接待人员请来访群众进入接待室，听取代表陈述并做好记录。代表反映：{problem}接待人员逐条复述确认，群众情绪平稳。",
               "来访群众推选代表进入接待室座谈，其余群众在休息区等候。代表反映：{problem}街道领导到场听取意见。")
+
+# --- planted build-ups (琐事积累) ----------------------------------------------------------------------------
+# One grid, one small thing, left unresolved for weeks: the same few residents call again and again, the unit
+# answers evasively, the residents rate it dissatisfied, and towards the end someone mentions going higher or a
+# whole building joins in. ``democity`` plants one or two of them in the demo city so that the safety line has
+# something real to find. Slots: those of the topics, with the place ({compound} {bld} {road} {company} {shop})
+# fixed for the whole build-up.
+
+
+@dataclass(frozen=True)
+class Buildup:
+    """A small grievance that accumulates: ``topic`` is the category it is filed under; ``firsts`` are a
+    resident's first call (title, content), ``agains`` the same resident calling again, ``escalations`` what is
+    added near the end, ``weak`` the unit's evasive answers, ``comments`` the residents' dissatisfied ratings,
+    ``group`` the group visit's (topic, problem, goals) when one comes."""
+
+    key: str
+    topic: str
+    firsts: tuple[tuple[str, str], ...]
+    agains: tuple[tuple[str, str], ...]
+    escalations: tuple[str, ...]
+    weak: tuple[str, ...]
+    comments: tuple[str, ...]
+    group: tuple[str, str, str]
+    months: tuple[int, ...] = ()  # the months it can happen in (empty: any)
+
+
+BUILDUPS: tuple[Buildup, ...] = (
+    Buildup(
+        "stairlight", "estate",
+        (("{compound}{bld}楼道灯全坏了",
+          "{compound}{bld}从一层到六层的楼道灯都不亮了，晚上上下楼只能打手机电筒，楼里老人多，跟{company}物业说了好几次都没人来修。"),
+         ("{compound}{bld}楼道黑灯瞎火",
+          "我家住{compound}{bld}，楼道里的声控灯坏了{dur}，晚上黑漆漆的，前几天我母亲下楼踩空摔了一跤，物业却说要等统一采购灯泡。"),
+         ("{compound}{bld}楼道照明没人管",
+          "{compound}{bld}单元门口和楼道的灯都坏了，{company}物业推给供电公司，供电公司说是楼内线路归物业，两边来回踢皮球。"),
+         ("{compound}楼道灯坏了物业不修",
+          "{compound}{bld}楼道灯不亮，物业费一分没少交，报修单填了{n}次，每次都说登记了，就是不见人来。"),
+         ("{compound}{bld}夜里楼道漆黑有安全隐患",
+          "{compound}{bld}楼道没有照明，晚上有陌生人在楼道里转悠也看不见，孩子放学回来都害怕，请尽快督促物业维修。")),
+        (("{compound}{bld}楼道灯还是没修",
+          "上次反映{compound}{bld}楼道灯的问题，说是已经督促物业了，可到今天还是黑的，答复说解决了完全不是事实。"),
+         ("再次反映{compound}{bld}楼道照明",
+          "这是我第{n}次打电话反映{compound}{bld}楼道灯了，{company}物业来人看了一眼就走了，说线路老化要大修，没有下文。"),
+         ("{compound}{bld}楼道灯修了两天又坏了",
+          "{compound}{bld}的楼道灯前几天物业换了两个灯泡，没两天又不亮了，根本问题是线路，希望彻底修好，别再糊弄。"),
+         ("{compound}{bld}楼道灯一直拖着不修",
+          "{compound}{bld}楼道灯的事反映快一个月了，每次回访都说在协调，邻居们晚上只能结伴下楼，这样拖下去迟早出事。")),
+        ("楼里住户已经在群里商量，整栋楼联名投诉物业。",
+         "再不解决我们就去区里上访，找媒体来曝光。",
+         "整栋楼的住户都很气愤，打算拒交物业费。"),
+        ("经核查，{compound}{bld}楼道照明线路老化，需整体改造，{company}物业已申请维修资金，待审批后实施，请您耐心等待。",
+         "经与{company}物业沟通，该楼道灯具已列入维修计划，物业将尽快安排人员处理。",
+         "经现场查看，该楼道照明属于楼内共用设施，由物业负责维修，已告知物业尽快处理，建议您与物业直接协商。"),
+        ("灯还是不亮，答复跟没说一样。", "物业来看了一眼就走了，问题根本没解决。", "说了多少次了，一直拖。",
+         "答复说已维修，实际上楼道还是黑的。"),
+        ("{compound}{bld}居民集体反映楼道照明长期不修",
+         "居民代表反映{compound}{bld}楼道灯已坏一个多月，{company}物业和供电公司互相推诿，多次反映无果，老人夜间摔伤。",
+         "街道牵头约谈{company}物业，三日内完成楼道照明线路抢修，住建委跟进物业服务考核，社区一周后入户回访。")),
+    Buildup(
+        "night_noise", "noise",
+        (("{road}工地夜里施工吵得睡不着",
+          "{compound}旁边{road}的工地这{dur}每天夜里都在干活，十一点以后还有渣土车和电锯的声音，家里孩子要中考，整夜睡不好。"),
+         ("{compound}附近夜间施工扰民",
+          "{road}那个工地半夜还在浇混凝土，泵车轰隆隆响到凌晨两三点，{compound}临街的几栋楼都受影响。"),
+         ("投诉{road}工地违规夜间施工",
+          "{road}工地晚上十点以后照样施工，还开着大探照灯直射我们{compound}的窗户，不知道有没有夜间施工许可。"),
+         ("{compound}居民被夜间施工噪音折腾",
+          "我是{compound}{bld}的住户，家里有心脏不好的老人，{road}工地凌晨还在敲敲打打，老人血压都高了。")),
+        (("{road}工地夜间施工照旧",
+          "上周反映过{road}工地夜间施工，说已经责令整改了，结果这两天夜里照样施工，只是前一天晚上停了一下。"),
+         ("又一次投诉{road}工地夜间施工",
+          "{road}工地夜里又在施工，已经是第{n}次反映了，执法人员白天来看当然没声音，晚上根本没人管。"),
+         ("{road}工地答应停工又反悔",
+          "{road}工地的负责人当着社区的面答应晚上十点停工，结果过了两天又恢复原样，{compound}的居民都快崩溃了。")),
+        ("我们{compound}临街几栋楼的居民已经联名，准备集体去区政府反映。",
+         "再这样下去我们只能去堵工地大门了。",
+         "已经有邻居联系了电视台记者，要把这事曝光。"),
+        ("经现场检查，该工地持有夜间施工许可，施工单位承诺合理安排作业时间，减少噪声影响，请您理解。",
+         "已联系施工单位，要求其控制夜间施工噪声，执法队员将适时开展夜间检查。",
+         "经核查，{road}工地属重点工程，部分工序需连续作业，已要求施工单位做好降噪措施，请您谅解。"),
+        ("晚上还在施工，根本没有人来查。", "答复说有许可，可许可上写的也不是通宵干。", "白天来看有什么用，问题都在夜里。",
+         "一点变化都没有，还是吵得睡不着。"),
+        ("{compound}居民集体反映{road}工地夜间施工扰民",
+         "居民代表反映{road}工地连续数周夜间施工至凌晨，多次投诉后仍未停止，临街住户老人孩子无法休息。",
+         "生态环境局和城管执法局当晚联合夜查，核查夜间施工许可，违规即停工处罚；街道每周向居民代表通报。")),
+    Buildup(
+        "waterlogging", "infrastructure",
+        (("{compound}一下雨就积水",
+          "{compound}{bld}门口一下雨就积水，水深没过脚脖子，雨水篦子全堵了，老人出门只能蹚水走。"),
+         ("{compound}地下车库进水",
+          "{compound}地下车库入口一下雨就往里灌水，上周好几辆车泡了水，物业说是市政管网排不出去。"),
+         ("{road}靠{compound}一段积水严重",
+          "{road}靠{compound}北门那一段路面低洼，下点雨就积成一片，电动车都熄火了，反映过也没人来疏通。"),
+         ("{compound}雨后积水几天不退",
+          "{compound}{bld}楼下的积水雨停了{dur}都没退，已经发臭生蚊子了，一楼住户的墙根都泡湿了。")),
+        (("{compound}积水问题还是没解决",
+          "上次反映{compound}积水，来人掏了一下篦子就走了，昨天一场雨又淹了，根子上的管网问题没人管。"),
+         ("再次反映{compound}积水",
+          "{compound}积水这是第{n}次反映了，每次答复都说已疏通，可下雨照样淹，能不能派人把管子彻底查一查。")),
+        ("整个小区的住户都在群里说这事，准备联名写信。",
+         "再不管我们就去市里信访部门反映。",
+         "家里墙都泡坏了，实在不行只能找记者曝光。"),
+        ("经现场查看，积水系雨量较大、管网排水能力不足所致，已列入管网改造计划，请您耐心等待。",
+         "已安排养护单位对{compound}周边雨水口进行了清掏，后续将加强巡查。",
+         "经核查，小区内部排水设施归物业管理，已告知物业加强维护，市政管网部分待统一改造。"),
+        ("下雨照样淹，清掏根本不管用。", "答复说已疏通，根本没见人来。", "问题没有解决，管网的根子没人管。"),
+        ("{compound}居民集体反映小区积水长期不治",
+         "居民代表反映{compound}雨后积水、地下车库进水已持续一个月，多次反映只做表面清掏，一楼住户财产受损。",
+         "区城管委组织排水单位一周内完成管网检测，街道协调物业和市政分段治理，两周内向居民代表通报方案。"),
+        months=(5, 6, 7, 8, 9, 10)),
+)
+BUILDUP_BY_KEY = {b.key: b for b in BUILDUPS}

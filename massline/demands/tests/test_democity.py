@@ -3,9 +3,11 @@ intact event record, whistle-blowing stays with discipline inspection, and bulk 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -214,3 +216,33 @@ def test_the_demo_command_builds_the_city(capsys):
     call_command("demo")
     assert "跳过" in capsys.readouterr().out
     assert Demand.objects.count() == 12
+
+
+BUILDUP = democity.Spec(seed=11, streets=2, communities=2, grids=2, demands=250, days=56, buildups=1,
+                        shared_taxonomy=False)
+
+
+@pytest.mark.django_db
+def test_the_plan_plants_build_ups_only_where_they_fit_with_every_slot_filled():
+    cal = _calendar()
+    assert democity.make_plan(TINY, NOW, cal).buildups == []
+    off = democity.make_plan(dataclasses.replace(BUILDUP, buildups=0), NOW, cal)
+    assert off.buildups == [] and len(off.demands) == BUILDUP.demands
+    assert len(democity.make_plan(dataclasses.replace(BUILDUP, buildups=2), NOW, cal).buildups) == 1  # small city
+    big = dataclasses.replace(BUILDUP, demands=2400, buildups=2)
+    two = democity.make_plan(big, NOW, cal)
+    assert len(two.buildups) == 2 and len(two.demands) == big.demands
+    streets = {two.world.communities[two.world.grids[b.grid].community].street for b in two.buildups}
+    assert len(streets) == 2 and len({b.topic for b in two.buildups}) == 2
+    for b in two.buildups:
+        planted = [two.demands[i] for i in b.demands]
+        assert 11 <= len(planted) <= 17 and {(p.grid, p.topic) for p in planted} == {(b.grid, b.topic)}
+        assert Counter(p.phone for p in planted).most_common(1)[0][1] >= 3  # repeat callers
+        assert [p.at for p in planted] == sorted(p.at for p in planted) and planted[0].at >= b.start - timedelta(1)
+    # every slot of the build-ups' texts filled, over a few seeds (each draws its own themes and escalations)
+    for seed in range(1, 7):
+        plan = democity.make_plan(dataclasses.replace(big, seed=seed), NOW, cal)
+        for b in plan.buildups:
+            for p in (plan.demands[i] for i in b.demands):
+                text = p.title + p.content + p.restatement + "".join(r.reply for r in p.fate.rounds)
+                assert "{" not in text.replace("{date}", ""), text
