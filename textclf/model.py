@@ -213,8 +213,17 @@ def nb_ratios(X, positive: np.ndarray, alpha: float = NB_SMOOTHING) -> np.ndarra
     ``r_j = log((p_j / |p|₁) / (q_j / |q|₁))`` where ``p_j`` (``q_j``) is ``alpha`` plus the number of
     training messages of the label (of the other labels) in which feature j occurs.
     """
+    return _log_ratios(_occurrences(X), positive, alpha)
+
+
+def _occurrences(X):
+    """X with every stored value set to 1: which features each message contains."""
     present = X.copy()
     present.data = np.ones_like(present.data)
+    return present
+
+
+def _log_ratios(present, positive: np.ndarray, alpha: float) -> np.ndarray:
     p = alpha + np.asarray(present[positive].sum(axis=0), dtype=np.float64).ravel()
     q = alpha + np.asarray(present[~positive].sum(axis=0), dtype=np.float64).ravel()
     return np.log(p / p.sum()) - np.log(q / q.sum())
@@ -230,9 +239,10 @@ def _fit_nbsvm(X, y: np.ndarray, C: float, seed: int) -> tuple[np.ndarray, np.nd
     w = np.zeros((X.shape[1], len(cols)), dtype=np.float64)
     c = np.zeros(len(cols), dtype=np.float64)
     scaled = X.copy()
+    present = _occurrences(X)  # once, not once per label
     for k, label in enumerate(cols):
         positive = y == label
-        r = nb_ratios(X, positive)
+        r = _log_ratios(present, positive, NB_SMOOTHING)
         scaled.data = X.data * r[X.indices]
         # tol 1e-3 (sklearn's default is 1e-4): 2.3× faster, the same grouped-CV macro-F1 on every fold
         est = LinearSVC(C=C, class_weight="balanced", random_state=seed, dual=True, max_iter=5000, tol=NB_TOL)

@@ -658,7 +658,7 @@ BUILDUP_CHANNELS = {"hotline": 60, "mobile": 15, "web": 10, "door": 10, "board":
 def _plan_buildups(spec: Spec, world: World, anchor: datetime, cal: WorkCalendar,
                    groups: list[GroupPlan]) -> tuple[list[dict[str, Any]], list[PlantedBuildup]]:
     """Plant ``spec.buildups`` build-ups (琐事积累; one in a city of fewer than 2,000 demands), each in a grid of its
-    own street: a run of 10–14 small
+    own street: a run of 11–15 small
     complaints about one thing over the last 24–35 days, arriving more and more often, from three or four
     residents who call again and again (plus a neighbour or two), answered evasively, rated dissatisfied and
     reopened, mostly still open at "now"; escalation words in one or two of the last ones, and for the first

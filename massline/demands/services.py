@@ -127,7 +127,7 @@ def _area_staff(d: Demand, role: str) -> list[int]:
 
 def can_text(d: Demand) -> bool:
     """Whether the person left a phone number the platform may send text messages to."""
-    return d.identity != Identity.ANONYMOUS and d.person_id is not None and bool(d.person and d.person.phone)
+    return d.identity != Identity.ANONYMOUS and d.person is not None and bool(d.person.phone)
 
 
 def _tell_person(d: Demand, body: str) -> None:

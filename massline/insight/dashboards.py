@@ -302,7 +302,7 @@ def hot_clusters(user, now: datetime) -> Table:
         table.rows.append([r["heat"], r["name"], r["street"], r["category"], r["size"], r["people"], r["repeats"],
                            r["title"]])
         table.links.append(demand_url(r["demand"]))
-    table.note = f"按热度排列（{since:%m月%d日}起，最多 {HOT_TOP} 个）；每分钟内的结果最多缓存 10 分钟。"
+    table.note = f"按热度排列（{since:%m月%d日}起，最多 {HOT_TOP} 个）；结果最多缓存 10 分钟。"
     return table
 
 
@@ -352,10 +352,9 @@ def supervision_counts(user) -> Table:
         n_listed=Count("pk", filter=open_q & Q(supervision__gte=2)),
         n_due_soon=Count("pk", filter=open_q & Q(warned=True, overdue=False)),
     )
-    desk = reverse("demands:supervisor")
-    tabs = {"overdue": "overdue", "supervised": "supervised", "listed": "listed", "due_soon": "due_soon"}
+    desk = reverse("demands:supervisor")  # each count but "open" is a tab of the supervisor's desk of that name
     return Table("counts", "当前督办概况", ["类别", "件数"], [[label, agg[f"n_{k}"]] for k, label in SUPERVISION_COUNTS],
-                 [f"{desk}?tab={tabs[k]}" if k in tabs else None for k, _ in SUPERVISION_COUNTS])
+                 [f"{desk}?tab={k}" if k != "open" else None for k, _ in SUPERVISION_COUNTS])
 
 
 def supervision_trend(user, month: date) -> Table:
@@ -385,11 +384,12 @@ def overdue_units(user) -> Table:
 
 
 def due_soon(user, now: datetime) -> Table:
-    """The open demands nearest their deadline that have passed the warning point."""
+    """The open demands nearest their deadline that have passed the warning point, with the time left as the
+    handler's desk says it (working time on the working calendar)."""
     shown = list(demand_queries.supervision_list(user, "due_soon")[:DUE_SOON_SHOWN])
-    return Table("due_soon", "即将到期的诉求", ["查询码", "标题", "主办单位", "办理时限", "剩余小时"],
+    return Table("due_soon", "即将到期的诉求", ["查询码", "标题", "主办单位", "办理时限", "剩余时间"],
                  [[d.code, d.title, d.lead_unit.name if d.lead_unit else "", d.due_at,
-                   round((d.due_at - now).total_seconds() / 3600, 1) if d.due_at else None] for d in shown],
+                   demand_queries.time_left(d, now)["text"] or None] for d in shown],
                  [demand_url(d.pk) for d in shown], note=f"时限最早的 {DUE_SOON_SHOWN} 件；全部见督办工作台。")
 
 

@@ -183,7 +183,7 @@ def suggest_many(demands: Sequence[Demand], *, store: bool = True) -> list[Advic
                 wanted.append((d, label, category))
                 pairs.append((category, d.place))
     routes = directory.resolve_routes(pairs) if pairs else []
-    list_routes = {d.pk: route_json(r) for d, r in zip(routable, routes, strict=False)}
+    list_routes = {d.pk: route_json(r) for d, r in zip(routable, routes[:len(routable)], strict=True)}
     implied = {(d.pk, label): route_json(r)
                for (d, label, _), r in zip(wanted, routes[len(routable):], strict=True)}
     made: dict[int, Suggestion] = {}

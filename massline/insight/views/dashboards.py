@@ -117,16 +117,9 @@ def leader(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         return _export(dash.leader_table(request.GET.get("table", ""), request.user, scope, month, now), month,
                        scope.name)
-    tiles, tile_table = dash.area_tiles(request.user, scope, month)
-    t = {
-        "volume": dash.volume_trend(request.user, month),
-        "rates": dash.rates_trend(scope, month),
-        "rank_area": dash.area_ranking(scope, month),
-        "rank_unit": dash.unit_ranking(scope, month),
-        "tiles": tile_table,
-        "hot": dash.hot_clusters(request.user, now),
-        "warnings": dash.standing_warnings(request.user),
-    }
+    tiles, tile_table = dash.area_tiles(request.user, scope, month)  # the tiles themselves, beside their table
+    t = {key: tile_table if key == "tiles" else dash.leader_table(key, request.user, scope, month, now)
+         for key in dash.LEADER_TABLES}
     charts = {
         "chart-volume": _line(t["volume"], [("受理件数", "受理", "bar"), ("办结件数", "办结", "line")]),
         "chart-rates": _line(t["rates"], [(col, name, "line") for col, name in RATE_SERIES], percent=True),
